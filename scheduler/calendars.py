@@ -1,0 +1,167 @@
+"""Which calendar each person lives in, and reading or writing them through the right
+adapter: busy time is read in one batched call per provider, the providers in parallel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from scheduler.availability import Interval
+from scheduler.clock import Clock
+from scheduler.credentials import CredentialCipher
+from scheduler.errors import NeedsReconnect, ProviderUnavailable
+from scheduler.log import append
+from scheduler.providers.base import CalendarProvider
+from scheduler.providers.local import LocalCalendar
+from scheduler.settings import Settings
+from scheduler.store import Store
+from scheduler.store.models import Connection, User
+
+# Providers that email attendees themselves when an event is written (sendUpdates=all,
+# Exchange invitations); for the others Nextstep sends the .ics invite.
+SENDS_OWN_INVITES = {"google": True, "outlook": True, "caldav": False, "local": False}
+
+# provider name -> builder(connection, credentials, settings, save_credentials)
+ProviderBuilder = Callable[[Connection, dict[str, Any], Settings,
+                            Callable[[dict[str, Any]], None]], CalendarProvider]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one person's calendar is read and written."""
+
+    provider: str
+    connection_id: int | None
+    calendar_id: str
+
+
+@dataclass
+class BusyReport:
+    busy: dict[str, list[Interval]]
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class Calendars:
+    def __init__(self, *, store: Store, settings: Settings, clock: Clock,
+                 builders: dict[str, ProviderBuilder] | None = None,
+                 cipher: CredentialCipher | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.local = LocalCalendar(store)
+        self.builders = dict(builders or {})
+        self._cipher = cipher
+
+    @property
+    def cipher(self) -> CredentialCipher:
+        if self._cipher is None:
+            self._cipher = CredentialCipher.from_settings(self.settings)
+        return self._cipher
+
+    # Where people's calendars are
+
+    def source_of(self, user: User, connections: Sequence[Connection]) -> Source:
+        for connection in connections:
+            if connection.user_id == user.id and connection.status == "active":
+                return Source(connection.provider, connection.id,
+                              connection.booking_calendar or connection.account)
+        return Source(LocalCalendar.name, None, user.email)
+
+    def sources(self, people: Sequence[User]) -> dict[str, Source]:
+        with self.store.reading() as session:
+            connections = session.scalars(select(Connection).where(
+                Connection.user_id.in_([p.id for p in people]),
+                Connection.provider != LocalCalendar.name).order_by(Connection.id)).all()
+        return {person.email: self.source_of(person, connections) for person in people}
+
+    def sends_own_invites(self, rep: User) -> bool:
+        return SENDS_OWN_INVITES.get(self.sources([rep])[rep.email].provider, False)
+
+    # Reading
+
+    def busy(self, people: Sequence[User], window: Interval) -> BusyReport:
+        """Busy time of everyone, one batched call per provider account, all in parallel.
+        People on the rep's provider are read through the rep's account (a colleague's
+        free/busy is visible inside one organisation), so a proposal costs one round trip."""
+        sources = self.sources(people)
+        groups: dict[tuple[str, int | None], list[str]] = {}
+        lead = sources[people[0].email] if people else None
+        for person in people:
+            source = sources[person.email]
+            key = (source.provider, source.connection_id)
+            if lead and source.provider == lead.provider and source.provider != "local":
+                key = (lead.provider, lead.connection_id)
+            groups.setdefault(key, []).append(person.email)
+
+        def read(key: tuple[str, int | None]) -> tuple[dict, dict]:
+            provider_name, connection_id = key
+            emails = groups[key]
+            calendar_ids = {email: (email if provider_name == "local"
+                                    else self._calendar_for(sources[email], email))
+                            for email in emails}
+            try:
+                provider = self.provider(provider_name, connection_id)
+                result = provider.busy(list(calendar_ids.values()), window)
+            except (ProviderUnavailable, NeedsReconnect) as exc:
+                return {}, {email: exc.message for email in emails}
+            busy = {email: result.busy.get(calendar_id, [])
+                    for email, calendar_id in calendar_ids.items()}
+            errors = {email: result.errors[calendar_id]
+                      for email, calendar_id in calendar_ids.items()
+                      if calendar_id in result.errors}
+            return busy, errors
+
+        report = BusyReport(busy={})
+        if len(groups) == 1:
+            results = [read(next(iter(groups)))]
+        else:
+            with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+                results = list(pool.map(read, groups))
+        for busy, errors in results:
+            report.busy.update(busy)
+            report.errors.update(errors)
+        return report
+
+    @staticmethod
+    def _calendar_for(source: Source, email: str) -> str:
+        return source.calendar_id if source.connection_id is not None else email
+
+    # Adapters
+
+    def provider(self, name: str, connection_id: int | None) -> CalendarProvider:
+        if name == LocalCalendar.name or connection_id is None:
+            return self.local
+        with self.store.reading() as session:
+            connection = session.get(Connection, connection_id)
+        if connection is None or connection.status != "active":
+            raise NeedsReconnect(f"the {name} connection needs to be connected again",
+                                 field="connection")
+        builder = self.builders.get(name)
+        if builder is None:
+            raise ProviderUnavailable(f"the {name} calendar is not configured here",
+                                      field="connection")
+        credentials = self.cipher.decrypt(connection.key_id, connection.credentials)
+        return builder(connection, credentials, self.settings,
+                       lambda fresh: self.save_credentials(connection_id, fresh))
+
+    def save_credentials(self, connection_id: int, credentials: dict[str, Any]) -> None:
+        key_id, token = self.cipher.encrypt(credentials)
+        with self.store.transaction() as session:
+            connection = session.get(Connection, connection_id)
+            if connection is not None:
+                connection.key_id, connection.credentials = key_id, token
+
+    def mark_needs_reconnect(self, connection_id: int, reason: str) -> None:
+        """Stop using one account until the rep connects it again; others are untouched."""
+        with self.store.transaction() as session:
+            connection = session.get(Connection, connection_id)
+            if connection is None or connection.status == "needs_reconnect":
+                return
+            connection.status, connection.status_message = "needs_reconnect", reason
+            append(session, "connection.needs_reconnect", at=self.clock.now(),
+                   rep_id=connection.user_id, provider=connection.provider,
+                   account=connection.account, reason=reason)

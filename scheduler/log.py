@@ -1,0 +1,153 @@
+"""The log: append-only entries of what happened, export as CSV/JSONL, and the CRM webhook."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import requests
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scheduler.clock import Clock
+from scheduler.errors import InvalidInput, ProviderRejected, ProviderUnavailable
+from scheduler.store import Store
+from scheduler.store.models import LogEntry, WebhookDelivery
+
+KINDS = (
+    "followup.booked", "followup.rescheduled", "followup.cancelled", "followup.done",
+    "offer.sent", "offer.accepted", "offer.withdrawn", "offer.expired",
+    "attendee.declined", "attendee.accepted", "step.done", "step.stalled",
+    "call.no_next_step", "calendar.write_failed", "connection.needs_reconnect",
+)
+
+# Stable export columns: add at the end, never reorder (CRMs parse by position too).
+EXPORT_COLUMNS = ("id", "at", "kind", "rep_id", "followup_id", "data")
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    id: int
+    at: datetime
+    kind: str
+    rep_id: int | None
+    followup_id: str | None
+    data: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at.isoformat().replace("+00:00", "Z"),
+                "kind": self.kind, "rep_id": self.rep_id, "followup_id": self.followup_id,
+                "data": self.data}
+
+
+def append(session: Session, kind: str, *, at: datetime, rep_id: int | None = None,
+           followup_id: str | None = None, **data: Any) -> LogEntry:
+    """Add an entry inside the caller's transaction, so the record and the change it
+    describes commit together."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown log kind {kind!r}")
+    entry = LogEntry(at=at, kind=kind, rep_id=rep_id, followup_id=followup_id, data=data)
+    session.add(entry)
+    return entry
+
+
+def list_entries(session: Session, *, since: datetime | None = None, after_id: int = 0,
+                 limit: int = 100, kind: str | None = None, rep_id: int | None = None,
+                 until: datetime | None = None,
+                 followup_ids: Iterable[str] | None = None) -> list[LogRecord]:
+    """Entries oldest first, for cursor paging by id (`after_id`)."""
+    if limit < 1 or limit > 1000:
+        raise InvalidInput("limit must be between 1 and 1000", field="limit")
+    query = select(LogEntry).where(LogEntry.id > after_id).order_by(LogEntry.id).limit(limit)
+    if since is not None:
+        query = query.where(LogEntry.at >= since)
+    if until is not None:
+        query = query.where(LogEntry.at < until)
+    if kind:
+        query = query.where(LogEntry.kind == kind)
+    if rep_id is not None:
+        query = query.where(LogEntry.rep_id == rep_id)
+    if followup_ids is not None:
+        query = query.where(LogEntry.followup_id.in_(list(followup_ids)))
+    return [_record(entry) for entry in session.scalars(query)]
+
+
+def iter_entries(session: Session, *, since: datetime | None = None,
+                 batch: int = 1000) -> Iterator[LogRecord]:
+    """Every entry oldest first, in batches so a large log never sits in memory at once."""
+    after_id = 0
+    while True:
+        page = list_entries(session, since=since, after_id=after_id, limit=batch)
+        yield from page
+        if len(page) < batch:
+            return
+        after_id = page[-1].id
+
+
+def export_csv(records: Iterable[LogRecord]) -> Iterator[str]:
+    """CSV lines with a header; `data` as compact JSON so every kind fits one layout."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for record in records:
+        row = record.as_dict()
+        row["data"] = json.dumps(record.data, sort_keys=True, separators=(",", ":"))
+        writer.writerow("" if row[column] is None else row[column] for column in EXPORT_COLUMNS)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def export_jsonl(records: Iterable[LogRecord]) -> Iterator[str]:
+    for record in records:
+        yield json.dumps(record.as_dict(), sort_keys=True) + "\n"
+
+
+def push_to_crm(store: Store, *, url: str, secret: str | None, clock: Clock,
+                limit: int = 500) -> int:
+    """Deliver entries not yet delivered, in log order, stopping at the first failure so the
+    CRM never sees a gap. Returns how many were delivered."""
+    with store.reading() as session:
+        last = session.scalar(select(func.max(WebhookDelivery.log_id))) or 0
+        pending = list_entries(session, after_id=last, limit=limit)
+    for record in pending:
+        deliver_webhook(record, url=url, secret=secret)
+        with store.transaction() as session:
+            session.add(WebhookDelivery(log_id=record.id, delivered_at=clock.now()))
+    return len(pending)
+
+
+def deliver_webhook(record: LogRecord, *, url: str, secret: str | None,
+                    timeout: float = 10.0) -> None:
+    """POST one entry to the CRM, signed with HMAC-SHA256 so the receiver can trust it."""
+    body = json.dumps(record.as_dict(), sort_keys=True).encode()
+    headers = {"Content-Type": "application/json", "X-Nextstep-Delivery": str(record.id)}
+    if secret:
+        digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        headers["X-Nextstep-Signature"] = f"sha256={digest}"
+    try:
+        response = requests.post(url, data=body, headers=headers, timeout=timeout)
+    except requests.RequestException as exc:
+        raise ProviderUnavailable(f"CRM webhook unreachable: {exc}") from exc
+    if response.status_code >= 500 or response.status_code == 429:
+        raise ProviderUnavailable(f"CRM webhook answered {response.status_code}")
+    if response.status_code >= 400:
+        raise ProviderRejected(f"CRM webhook refused the entry: {response.status_code}")
+
+
+def get_record(session: Session, entry_id: int) -> LogRecord | None:
+    entry = session.get(LogEntry, entry_id)
+    return None if entry is None else _record(entry)
+
+
+def _record(entry: LogEntry) -> LogRecord:
+    return LogRecord(id=entry.id, at=entry.at, kind=entry.kind, rep_id=entry.rep_id,
+                     followup_id=entry.followup_id, data=dict(entry.data or {}))

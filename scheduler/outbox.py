@@ -1,0 +1,230 @@
+"""Work that must happen after a commit, exactly once in effect: the calendar write, the
+invite, retried with backoff until done. No transaction is held across the call."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scheduler.calendars import Calendars
+from scheduler.clock import Clock
+from scheduler.errors import NeedsReconnect, ProviderRejected, ProviderUnavailable
+from scheduler.events import followup_event
+from scheduler.invites import Mailer, invite_message
+from scheduler.log import append
+from scheduler.providers.base import Attendee, EventRef
+from scheduler.settings import Settings
+from scheduler.spoken import local_label
+from scheduler.store import Store
+from scheduler.store.models import CalendarEventRecord, FollowUp, OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 12
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def enqueue_followup_change(session: Session, followup: FollowUp, *, method: str,
+                            now: datetime, invite: bool) -> None:
+    """Queue the calendar write (and our own invite when the calendar sends none) in the
+    same transaction as the change, so neither can be lost or happen without it."""
+    session.add(OutboxMessage(kind="calendar.sync", followup_id=followup.id, payload={},
+                              next_attempt_at=now, created_at=now))
+    if invite:
+        session.add(OutboxMessage(kind="invite.send", followup_id=followup.id,
+                                  payload={"method": method, "sequence": followup.sequence,
+                                           "sent": []},
+                                  next_attempt_at=now, created_at=now))
+
+
+@dataclass
+class OutboxContext:
+    store: Store
+    calendars: Calendars
+    mailer: Mailer
+    settings: Settings
+    clock: Clock
+    manage_url: Callable[[FollowUp], str] | None = None
+
+
+def process_outbox(context: OutboxContext, *, limit: int = 50) -> int:
+    """Run due messages; returns how many finished. Safe to run from several workers:
+    each message is leased before it runs."""
+    finished = 0
+    for message_id in _lease_due(context, limit):
+        if _run(context, message_id):
+            finished += 1
+    return finished
+
+
+def pending_count(store: Store) -> int:
+    with store.reading() as session:
+        return len(session.scalars(select(OutboxMessage.id).where(
+            OutboxMessage.done_at.is_(None), OutboxMessage.failed_at.is_(None))).all())
+
+
+def _lease_due(context: OutboxContext, limit: int) -> list[int]:
+    now = context.clock.now()
+    with context.store.transaction() as session:
+        query = (select(OutboxMessage)
+                 .where(OutboxMessage.done_at.is_(None), OutboxMessage.failed_at.is_(None),
+                        OutboxMessage.next_attempt_at <= now)
+                 .order_by(OutboxMessage.id).limit(limit))
+        if context.store.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        messages = session.scalars(query).all()
+        for message in messages:
+            message.next_attempt_at = now + LEASE
+            message.attempts += 1
+        return [message.id for message in messages]
+
+
+HANDLERS: dict[str, Callable[[OutboxContext, OutboxMessage], dict | None]] = {}
+
+
+def _run(context: OutboxContext, message_id: int) -> bool:
+    with context.store.reading() as session:
+        message = session.get(OutboxMessage, message_id)
+    try:
+        payload = HANDLERS[message.kind](context, message)
+    except ProviderUnavailable as exc:
+        _retry(context, message, exc.message, exc.retry_after)
+        return False
+    except NeedsReconnect as exc:
+        _retry(context, message, exc.message, None)
+        return False
+    except ProviderRejected as exc:
+        _fail(context, message, exc.message)
+        return False
+    except Exception as exc:  # a bug must not stop the queue; it is recorded and retried
+        logger.exception("outbox message %s (%s) failed", message.id, message.kind)
+        _retry(context, message, f"{type(exc).__name__}: {exc}", None)
+        return False
+    with context.store.transaction() as session:
+        row = session.get(OutboxMessage, message_id)
+        row.done_at = context.clock.now()
+        row.last_error = None
+        if payload is not None:
+            row.payload = payload
+    return True
+
+
+def _retry(context: OutboxContext, message: OutboxMessage, error: str,
+           retry_after: float | None) -> None:
+    if message.attempts >= MAX_ATTEMPTS:
+        _fail(context, message, error)
+        return
+    ceiling = min(MAX_BACKOFF, timedelta(seconds=5 * 2 ** message.attempts))
+    delay = timedelta(seconds=random.uniform(0, ceiling.total_seconds()))
+    if retry_after:
+        delay = max(delay, timedelta(seconds=retry_after))
+    with context.store.transaction() as session:
+        row = session.get(OutboxMessage, message.id)
+        row.next_attempt_at = context.clock.now() + delay
+        row.last_error = error[:2000]
+
+
+def _fail(context: OutboxContext, message: OutboxMessage, error: str) -> None:
+    """Give up for good, and say so in the log where managers will see it."""
+    now = context.clock.now()
+    with context.store.transaction() as session:
+        row = session.get(OutboxMessage, message.id)
+        row.failed_at, row.last_error = now, error[:2000]
+        followup = session.get(FollowUp, message.followup_id) if message.followup_id else None
+        append(session, "calendar.write_failed", at=now,
+               rep_id=followup.rep_id if followup else None, followup_id=message.followup_id,
+               work=message.kind, error=error[:500])
+
+
+def _load_followup(context: OutboxContext, followup_id: str) -> FollowUp:
+    with context.store.reading() as session:
+        return session.get(FollowUp, followup_id)
+
+
+def write_calendar(context: OutboxContext, message: OutboxMessage) -> None:
+    """Bring the rep's calendar event in line with the follow-up as it is now; state-based,
+    so a retry or a duplicate message converges on the same single event."""
+    followup = _load_followup(context, message.followup_id)
+    source = context.calendars.sources([followup.rep])[followup.rep.email]
+    record = next((r for r in followup.events
+                   if (r.provider, r.calendar_id) == (source.provider, source.calendar_id)), None)
+    try:
+        provider = context.calendars.provider(source.provider, source.connection_id)
+        event = followup_event(followup, calendar_id=source.calendar_id,
+                               manage_url=context.manage_url)
+        if followup.status == "cancelled":
+            if record is not None:
+                provider.cancel_event(_ref(record))
+            return None
+        if record is None:
+            ref = provider.create_event(event)
+        elif record.sequence == followup.sequence and followup.status != "rescheduled":
+            return None
+        else:
+            ref = provider.update_event(_ref(record), event)
+    except NeedsReconnect as exc:
+        if source.connection_id is not None:
+            context.calendars.mark_needs_reconnect(source.connection_id, exc.message)
+        raise
+    with context.store.transaction() as session:
+        row = session.scalar(select(CalendarEventRecord).where(
+            CalendarEventRecord.followup_id == followup.id,
+            CalendarEventRecord.provider == source.provider,
+            CalendarEventRecord.calendar_id == source.calendar_id))
+        if row is None:
+            row = CalendarEventRecord(followup_id=followup.id, provider=source.provider,
+                                      calendar_id=source.calendar_id,
+                                      connection_id=source.connection_id, event_id=ref.event_id)
+            session.add(row)
+        row.event_id, row.etag, row.sequence = ref.event_id, ref.etag, followup.sequence
+    return None
+
+
+def send_invite(context: OutboxContext, message: OutboxMessage) -> dict:
+    """Email the .ics to the prospect and each helper; remembers who already got it, so a
+    retry after a partial failure does not send twice."""
+    followup = _load_followup(context, message.followup_id)
+    method = message.payload["method"]
+    sent = list(message.payload.get("sent", []))
+    event = followup_event(followup, calendar_id=followup.rep.email,
+                           manage_url=context.manage_url)
+    event = replace(event, sequence=message.payload.get("sequence", event.sequence))
+    recipients = [(followup.prospect.email, followup.prospect.name, followup.prospect.timezone)]
+    recipients += [(h.email, h.name, h.timezone) for h in followup.helpers]
+    for email, name, timezone in recipients:
+        if email in sent:
+            continue
+        when = f"{local_label(followup.start, timezone)} ({timezone})"
+        verb = "Cancelled" if method == "CANCEL" else (
+            "Updated invitation" if event.sequence else "Invitation")
+        text = _invite_text(followup, event.description, when, method)
+        mail = invite_message(event, method=method, to=Attendee(email, name),
+                              sender=context.settings.mail_from,
+                              subject=f"{verb}: {followup.title} — {when}", text=text)
+        context.mailer.send(mail)
+        sent.append(email)
+        with context.store.transaction() as session:
+            session.get(OutboxMessage, message.id).payload = dict(message.payload, sent=sent)
+    return dict(message.payload, sent=sent)
+
+
+def _invite_text(followup: FollowUp, description: str, when: str, method: str) -> str:
+    if method == "CANCEL":
+        return f"{followup.rep.name} cancelled “{followup.title}” on {when}.\n"
+    return (f"{followup.rep.name} invites you to “{followup.title}” on {when}.\n\n"
+            f"{description}\n")
+
+
+def _ref(record: CalendarEventRecord) -> EventRef:
+    return EventRef(provider=record.provider, calendar_id=record.calendar_id,
+                    event_id=record.event_id, etag=record.etag)
+
+
+HANDLERS.update({"calendar.sync": write_calendar, "invite.send": send_invite})

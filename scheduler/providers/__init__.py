@@ -1,0 +1,1 @@
+"""Calendar adapters: one module per provider, all behind `CalendarProvider` (base.py)."""

@@ -1,0 +1,117 @@
+"""What callers may ask of the booking services, validated at the edge (API, screen, CLI).
+
+Pydantic names the offending field in its errors; web/errors.py turns them into the
+`{"error": {"code", "message", "field"}}` shape of API.md.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from scheduler.plans import STEP_TYPES
+
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]+$")
+
+
+def _email(value: str) -> str:
+    value = value.strip().lower()
+    if not _EMAIL.match(value):
+        raise ValueError("is not an email address")
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from None
+    return value
+
+
+def _step_type(value: str) -> str:
+    if value not in STEP_TYPES:
+        raise ValueError(f"unknown step type; use one of {', '.join(STEP_TYPES)}")
+    return value
+
+
+Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]
+TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
+StepType = Annotated[str, AfterValidator(_step_type)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class ProspectIn(_Strict):
+    name: Name
+    email: Email
+    timezone: TimeZone
+    company: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class ProposalRequest(_Strict):
+    prospect: ProspectIn
+    duration_minutes: int = Field(default=30, ge=5, le=480)
+    helpers: list[Email] = Field(default_factory=list, max_length=10)
+    step_type: StepType = "meeting"
+    count: int = Field(default=3, ge=1, le=10)
+    earliest: AwareDatetime | None = None
+    latest: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _window_order(self) -> ProposalRequest:
+        if self.earliest and self.latest and self.latest <= self.earliest:
+            raise ValueError("latest must be after earliest")
+        return self
+
+
+class BookingRequest(_Strict):
+    prospect: ProspectIn
+    start: AwareDatetime
+    duration_minutes: int = Field(default=30, ge=5, le=480)
+    helpers: list[Email] = Field(default_factory=list, max_length=10)
+    title: Annotated[str, StringConstraints(max_length=300)] | None = None
+    step_type: StepType = "meeting"
+    plan: dict[str, Any]
+    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+
+
+class StepDone(_Strict):
+    index: int = Field(ge=0, le=9)
+    done: bool = True
+
+
+class FollowUpPatch(_Strict):
+    """One change at a time: a new start, a cancellation, or steps marked done."""
+
+    start: AwareDatetime | None = None
+    status: Literal["cancelled"] | None = None
+    steps: list[StepDone] | None = Field(default=None, min_length=1, max_length=10)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> FollowUpPatch:
+        given = [name for name in ("start", "status", "steps") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of start, status or steps")
+        return self
+
+
+class NoNextStep(_Strict):
+    """The rep ends the call without a next step, on purpose."""
+
+    prospect: ProspectIn
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""

@@ -1,0 +1,41 @@
+"""Who is asking: the signed-in rep (pages) or the token's rep (API)."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import g, request
+from flask_login import UserMixin
+
+from scheduler.accounts import authenticate_token, get_user
+from scheduler.errors import Unauthorized
+from scheduler.store.models import User
+from web.extensions import login_manager
+from web.runtime import runtime
+
+
+class SignedIn(UserMixin):
+    """Flask-Login's view of a rep; the domain object stays in `.user`."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+        self.id = str(user.id)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> SignedIn | None:
+    user = get_user(runtime().store, int(user_id)) if user_id.isdigit() else None
+    return SignedIn(user) if user else None
+
+
+def token_required(view):
+    """API views: `Authorization: Bearer <token>` or 401 in the error shape of API.md."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        user = authenticate_token(runtime().store, token.strip()) if scheme == "Bearer" else None
+        if user is None:
+            raise Unauthorized("a valid bearer token is required", field="Authorization")
+        g.rep = user
+        return view(*args, **kwargs)
+    return wrapper

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from flask import redirect, render_template, request, url_for
+from flask_login import login_required, login_user, logout_user
+
+from scheduler.accounts import check_password
+from web.auth import bp
+from web.auth.forms import LoginForm
+from web.auth.session import SignedIn
+from web.extensions import limiter
+from web.runtime import runtime
+
+
+def safe_next(target: str | None) -> str:
+    """Only relative paths on this site: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return url_for("live.screen")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def login():
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user = check_password(runtime().store, form.email.data, form.password.data)
+        if user is not None:
+            login_user(SignedIn(user))
+            return redirect(safe_next(request.args.get("next")))
+        error = "That email and password do not match."
+    status = 401 if error else (422 if form.errors else 200)
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,230 @@
+"""The `nextstep` command: the outer shell that wires settings, database, app and workers."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from scheduler.errors import SchedulerError
+from scheduler.settings import Settings, load_settings
+
+
+class Fail(click.ClickException):
+    exit_code = 2
+
+
+def _settings(**overrides) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SchedulerError as exc:
+        raise Fail(exc.message) from None
+
+
+def _runtime(settings: Settings):
+    from scheduler.runtime import Nextstep
+    from scheduler.store.migrate import upgrade
+
+    upgrade(settings.database_url)
+    return Nextstep.build(settings)
+
+
+def _guard(work):
+    """Domain errors become one clear line and exit code 2, never a traceback."""
+    try:
+        return work()
+    except SchedulerError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        raise Fail(f"{exc.message}{where}") from None
+
+
+@click.group()
+def main() -> None:
+    """Nextstep: book the follow-up while the prospect is still on the line."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+def demo(host: str, port: int) -> None:
+    """Set up a local SQLite database with demo data and serve the app."""
+    from scheduler.demo import seed_demo
+
+    instance = Path("instance")
+    secret_file = instance / "secret_key"
+    if not secret_file.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        secret_file.write_text(secrets.token_urlsafe(32))
+    base_url = f"http://{host}:{port}"
+    settings = _settings(demo=True, secret_key=secret_file.read_text().strip(),
+                         base_url=base_url)
+    runtime = _runtime(settings)
+    info = _guard(lambda: seed_demo(runtime))
+    click.echo(f"Nextstep demo at {base_url}/")
+    click.echo(f"  sign in:   {info.email} / {info.password}")
+    click.echo(f"  API token: {info.token}")
+    click.echo(f"  database:  {settings.database_url}")
+    click.echo(f"  invites:   written as .eml files to {settings.outbox_dir.resolve()}/")
+    click.echo(f"  try:       curl {base_url}/api/v1/health")
+    _serve(settings, host, port, runtime=runtime, gunicorn=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+def serve(host: str, port: int) -> None:
+    """Serve the app with the configured settings (gunicorn where available)."""
+    settings = _settings()
+    _guard(settings.require_secrets)
+    _serve(settings, host, port, runtime=_runtime(settings), gunicorn=True)
+
+
+def _serve(settings: Settings, host: str, port: int, *, runtime, gunicorn: bool) -> None:
+    from scheduler.jobs import ThreadJobs
+    from web.app import create_app
+
+    if gunicorn and sys.platform != "win32":
+        from web.gunicorn import serve_with_gunicorn
+
+        serve_with_gunicorn(settings, host, port)
+        return
+    runtime.use_jobs(ThreadJobs(runtime.tick).start())
+    app = create_app(settings, runtime=runtime)
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply migrations."""
+    from scheduler.store.migrate import upgrade as run_upgrade
+
+    settings = _settings()
+    run_upgrade(settings.database_url)
+    click.echo("database is up to date")
+
+
+@main.group()
+def user() -> None:
+    """Reps."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--name", default=None)
+@click.option("--timezone", default="UTC", show_default=True)
+@click.option("--password", default=None)
+def user_add(email: str, name: str | None, timezone: str, password: str | None) -> None:
+    """Create a rep (working hours Monday–Friday 09:00–17:00 in their zone)."""
+    from scheduler.accounts import add_user
+
+    runtime = _runtime(_settings())
+    created = _guard(lambda: add_user(email, name=name, timezone=timezone, password=password,
+                                      store=runtime.store, clock=runtime.clock))
+    click.echo(f"created {created.email} ({created.name}, {created.timezone})")
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.argument("email")
+def token_create(email: str) -> None:
+    """Print a new API token for the rep, alone on stdout."""
+    from scheduler.accounts import create_api_token
+
+    runtime = _runtime(_settings())
+    click.echo(_guard(lambda: create_api_token(runtime.store, email, clock=runtime.clock)))
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="One pass over every connection, then exit.")
+@click.option("--interval", default=60.0, show_default=True, help="Seconds between passes.")
+def sync(once: bool, interval: float) -> None:
+    """Run calendar sync for all connections."""
+    import time
+
+    from scheduler.sync import flag_stalled_steps, sync_all
+
+    runtime = _runtime(_settings())
+    while True:
+        results = sync_all(store=runtime.store, calendars=runtime.calendars,
+                           clock=runtime.clock)
+        stalled = flag_stalled_steps(store=runtime.store, clock=runtime.clock)
+        changes = sum(r.changes for r in results)
+        applied = sum(r.applied for r in results)
+        click.echo(f"synced {len(results)} connections: {changes} changes, {applied} applied, "
+                   f"{stalled} steps newly stalled")
+        if once:
+            return
+        time.sleep(interval)
+
+
+@main.command()
+def worker() -> None:
+    """Run background work: Celery when REDIS_URL is set, else an in-process loop."""
+    settings = _settings()
+    runtime = _runtime(settings)
+    if settings.redis_url:
+        from scheduler.jobs import CeleryJobs
+
+        jobs = CeleryJobs(settings.redis_url)
+        jobs.register(runtime.tick)
+        jobs.app.worker_main(["worker", "--beat", "--loglevel=INFO", "--concurrency=2"])
+        return
+    from scheduler.jobs import ThreadJobs
+
+    click.echo("no REDIS_URL: running the in-process worker (Ctrl-C stops it)")
+    jobs = ThreadJobs(runtime.tick, interval=10).start()
+    try:
+        while True:
+            import time
+
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        jobs.stop()
+
+
+@main.group()
+def log() -> None:
+    """The log of what happened."""
+
+
+@log.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv",
+              show_default=True)
+@click.option("--since", default=None, help="ISO 8601 instant with offset, e.g. 2026-11-01T00:00Z")
+def log_export(fmt: str, since: str | None) -> None:
+    """Write the log to stdout."""
+    from scheduler.log import export_csv, export_jsonl, iter_entries
+
+    since_at = _parse_since(since)
+    runtime = _runtime(_settings())
+    with runtime.store.reading() as session:
+        records = iter_entries(session, since=since_at)
+        for chunk in (export_csv if fmt == "csv" else export_jsonl)(records):
+            click.echo(chunk, nl=False)
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter("expected an ISO 8601 instant", param_hint="--since") from None
+    if parsed.tzinfo is None:
+        raise click.BadParameter("needs an offset, e.g. 2026-11-01T00:00Z",
+                                 param_hint="--since")
+    return parsed
