@@ -23,7 +23,7 @@ from scheduler.availability import (
     rank_slots,
 )
 from scheduler.calendars import Calendars
-from scheduler.clock import Clock
+from scheduler.clock import Clock, iso_utc
 from scheduler.errors import Conflict, InvalidInput, NotFound, ProviderUnavailable, SlotTaken
 from scheduler.log import append
 from scheduler.plans import STEP_TYPES, Plan, parse_plan
@@ -236,8 +236,8 @@ def insert_followup(session: Session, meeting: Meeting, *, settings: Settings, n
                                 followup_id=followup.id, active=True))
     outbox.enqueue_followup_change(session, followup, method="REQUEST", now=now, invite=invite)
     append(session, "followup.booked", at=now, rep_id=meeting.rep.id, followup_id=followup.id,
-           via=via, prospect=meeting.prospect.email, start=_iso(meeting.start),
-           end=_iso(meeting.end), helpers=[h.email for h in meeting.helpers],
+           via=via, prospect=meeting.prospect.email, start=iso_utc(meeting.start),
+           end=iso_utc(meeting.end), helpers=[h.email for h in meeting.helpers],
            steps=len(meeting.plan.steps), title=meeting.title)
     session.flush()
     session.refresh(followup)
@@ -313,7 +313,7 @@ def reschedule_followup(followup_id: str, start: datetime, *, actor: str,
     invite = not calendars.sends_own_invites(current.rep)
 
     def move(session: Session) -> FollowUp:
-        followup = session.get(FollowUp, followup_id, with_for_update=True)
+        followup = session.get(FollowUp, followup_id, with_for_update={"of": FollowUp})
         if followup is None or followup.status not in LIVE_STATUSES:
             raise Conflict("the follow-up changed meanwhile", field="status")
         check_no_clash(session, meeting, settings=settings, now=now,
@@ -329,8 +329,8 @@ def reschedule_followup(followup_id: str, start: datetime, *, actor: str,
         outbox.enqueue_followup_change(session, followup, method="REQUEST", now=now,
                                        invite=invite)
         append(session, "followup.rescheduled", at=now, rep_id=followup.rep_id,
-               followup_id=followup_id, by=actor, previous_start=_iso(previous),
-               start=_iso(meeting.start), end=_iso(meeting.end))
+               followup_id=followup_id, by=actor, previous_start=iso_utc(previous),
+               start=iso_utc(meeting.start), end=iso_utc(meeting.end))
         session.flush()
         session.refresh(followup)
         return followup
@@ -465,7 +465,4 @@ def _owned(session: Session, followup_id: str, rep_id: int | None) -> FollowUp:
 def _slot_just_taken() -> SlotTaken:
     return SlotTaken("that time was just taken", field="start")
 
-
-def _iso(instant: datetime) -> str:
-    return instant.isoformat().replace("+00:00", "Z")
 

@@ -32,3 +32,8 @@ class FixedClock:
 
     def set(self, now: datetime) -> None:
         self._now = now.astimezone(UTC)
+
+
+def iso_utc(instant: datetime) -> str:
+    """RFC 3339 in UTC with a Z, the form the API and the log use."""
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -16,7 +16,7 @@ import requests
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scheduler.clock import Clock
+from scheduler.clock import Clock, iso_utc
 from scheduler.errors import InvalidInput, ProviderRejected, ProviderUnavailable
 from scheduler.store import Store
 from scheduler.store.models import LogEntry, WebhookDelivery
@@ -42,7 +42,7 @@ class LogRecord:
     data: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "at": self.at.isoformat().replace("+00:00", "Z"),
+        return {"id": self.id, "at": iso_utc(self.at),
                 "kind": self.kind, "rep_id": self.rep_id, "followup_id": self.followup_id,
                 "data": self.data}
 

@@ -16,13 +16,14 @@ from scheduler.calendars import Calendars
 from scheduler.clock import Clock
 from scheduler.errors import NeedsReconnect, ProviderRejected, ProviderUnavailable
 from scheduler.events import followup_event
-from scheduler.invites import Mailer, invite_message
+from scheduler.invites import Mailer, invite_message, offer_message
 from scheduler.log import append
 from scheduler.providers.base import Attendee, EventRef
 from scheduler.settings import Settings
 from scheduler.spoken import local_label
 from scheduler.store import Store
-from scheduler.store.models import CalendarEventRecord, FollowUp, OutboxMessage
+from scheduler.plans import describe_plan, plan_from_dict
+from scheduler.store.models import CalendarEventRecord, FollowUp, Offer, OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -207,12 +208,33 @@ def send_invite(context: OutboxContext, message: OutboxMessage) -> dict:
         text = _invite_text(followup, event.description, when, method)
         mail = invite_message(event, method=method, to=Attendee(email, name),
                               sender=context.settings.mail_from,
-                              subject=f"{verb}: {followup.title} — {when}", text=text)
+                              subject=f"{verb}: {followup.title} — {when}", text=text,
+                              now=context.clock.now())
         context.mailer.send(mail)
         sent.append(email)
         with context.store.transaction() as session:
             session.get(OutboxMessage, message.id).payload = dict(message.payload, sent=sent)
     return dict(message.payload, sent=sent)
+
+
+def send_offer(context: OutboxContext, message: OutboxMessage) -> None:
+    """Email the prospect the offer link with the held times in their own zone."""
+    with context.store.reading() as session:
+        offer = session.get(Offer, message.payload["offer_id"])
+    if offer.status != "open":
+        return None  # withdrawn or taken before the mail went out: nothing to offer
+    zone = offer.prospect.timezone
+    plan = plan_from_dict(offer.plan)
+    names = {"rep": offer.rep.name, "prospect": offer.prospect.name}
+    mail = offer_message(
+        to=Attendee(offer.prospect.email, offer.prospect.name),
+        sender=context.settings.mail_from, rep_name=offer.rep.name, title=offer.title,
+        url=message.payload["url"], timezone=zone,
+        slot_labels=[local_label(h.start, zone) for h in offer.holds if h.released_at is None],
+        expires_label=f"{local_label(offer.expires_at, zone)} ({zone})",
+        plan_text=describe_plan(plan, names) if plan.steps else "", now=context.clock.now())
+    context.mailer.send(mail)
+    return None
 
 
 def _invite_text(followup: FollowUp, description: str, when: str, method: str) -> str:
@@ -227,4 +249,5 @@ def _ref(record: CalendarEventRecord) -> EventRef:
                     event_id=record.event_id, etag=record.etag)
 
 
-HANDLERS.update({"calendar.sync": write_calendar, "invite.send": send_invite})
+HANDLERS.update({"calendar.sync": write_calendar, "invite.send": send_invite,
+                 "offer.send": send_offer})

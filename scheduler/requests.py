@@ -115,3 +115,17 @@ class NoNextStep(_Strict):
 
     prospect: ProspectIn
     reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class OfferRequest(_Strict):
+    """Send a link instead of booking: hand-picked `slots`, or the best `count` proposed."""
+
+    prospect: ProspectIn
+    duration_minutes: int = Field(default=30, ge=5, le=480)
+    helpers: list[Email] = Field(default_factory=list, max_length=10)
+    title: Annotated[str, StringConstraints(max_length=300)] | None = None
+    step_type: StepType = "meeting"
+    plan: dict[str, Any]
+    slots: list[AwareDatetime] | None = Field(default=None, min_length=1, max_length=10)
+    count: int = Field(default=3, ge=1, le=10)
+    expires_in_minutes: int | None = Field(default=None, ge=5, le=60 * 24 * 30)

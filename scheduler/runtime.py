@@ -14,6 +14,7 @@ from scheduler.clock import Clock, SystemClock
 from scheduler.errors import SchedulerError
 from scheduler.invites import Mailer, mailer_from_settings
 from scheduler.log import push_to_crm
+from scheduler.offers import expire_offers, followup_token
 from scheduler.outbox import OutboxContext, process_outbox
 from scheduler.settings import Settings
 from scheduler.store import Store
@@ -42,8 +43,11 @@ class Nextstep:
         store = store or Store(settings.database_url)
         calendars = Calendars(store=store, settings=settings, clock=clock,
                               builders=builders if builders is not None else default_builders())
+        base = settings.base_url.rstrip("/")
         return cls(settings=settings, store=store, clock=clock, calendars=calendars,
-                   mailer=mailer or mailer_from_settings(settings))
+                   mailer=mailer or mailer_from_settings(settings),
+                   manage_url=lambda followup: f"{base}/f/" + followup_token(
+                       followup.id, settings=settings, clock=clock))
 
     def use_jobs(self, jobs: Jobs) -> Nextstep:
         self.jobs = jobs
@@ -73,6 +77,7 @@ class Nextstep:
                             secret=self.settings.crm_webhook_secret, clock=self.clock)
             except SchedulerError as exc:
                 logger.warning("CRM webhook: %s", exc.message)
+        expire_offers(store=self.store, clock=self.clock)
         flag_stalled_steps(store=self.store, clock=self.clock)
         for hook in self.after_tick:
             hook(self)

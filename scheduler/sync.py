@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.booking import LIVE_STATUSES, release_reservations
 from scheduler.calendars import Calendars
-from scheduler.clock import Clock
+from scheduler.clock import Clock, iso_utc
 from scheduler.errors import NeedsReconnect
 from scheduler.log import append
 from scheduler.providers.base import EventChange
@@ -111,8 +111,8 @@ def _reconcile(session: Session, change: EventChange, *, now: datetime) -> bool:
         followup.status, followup.updated_at = "rescheduled", now
         _move_reservations(session, followup)
         append(session, "followup.rescheduled", at=now, rep_id=followup.rep_id,
-               followup_id=followup.id, by=by, previous_start=_iso(previous),
-               start=_iso(change.start), end=_iso(change.end))
+               followup_id=followup.id, by=by, previous_start=iso_utc(previous),
+               start=iso_utc(change.start), end=iso_utc(change.end))
         applied = True
     return applied
 
@@ -169,6 +169,3 @@ def flag_stalled_steps(*, store: Store, clock: Clock) -> int:
 def _not_due_yet(step: Step, now: datetime) -> bool:
     return step.due_at is not None and step.due_at > now
 
-
-def _iso(instant: datetime) -> str:
-    return instant.isoformat().replace("+00:00", "Z")

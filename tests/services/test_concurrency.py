@@ -77,3 +77,23 @@ def test_the_exclusion_constraint_refuses_overlaps_the_application_missed(pg_run
                                 active=True))
         session.add(Reservation(user_id=rep.id, start=start.replace(minute=30),
                                 end=start.replace(hour=17), active=True))
+
+
+@pytest.mark.postgres
+def test_rescheduling_and_cancelling_work_on_postgresql(pg_runtime):
+    from datetime import timedelta
+
+    from scheduler.booking import cancel_followup, reschedule_followup
+
+    rep = add_user("riley@example.com", name="Riley", timezone="America/New_York",
+                   store=pg_runtime.store, clock=pg_runtime.clock)
+    followup = book_followup(booking(TUESDAY_3PM), rep=rep, **pg_runtime.deps()).followup
+
+    moved = reschedule_followup(followup.id, TUESDAY_3PM + timedelta(minutes=15), actor="rep",
+                                rep_id=rep.id, **pg_runtime.deps())
+    cancelled = cancel_followup(followup.id, actor="rep", rep_id=rep.id,
+                                store=pg_runtime.store, calendars=pg_runtime.calendars,
+                                clock=pg_runtime.clock, jobs=pg_runtime.jobs)
+
+    assert (moved.status, moved.sequence) == ("rescheduled", 1)
+    assert (cancelled.status, cancelled.sequence) == ("cancelled", 2)

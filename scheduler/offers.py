@@ -1,0 +1,276 @@
+"""Offer links: the rep sends held slots, the prospect picks one. Tokens are signed with
+their own salt and expiry; a link books at most once, consumed in the booking transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from scheduler.availability import Interval
+from scheduler.booking import (
+    Jobs,
+    Meeting,
+    check_no_clash,
+    default_title,
+    ensure_free,
+    insert_followup,
+    propose_slots,
+    release_expired_holds,
+    resolve_helpers,
+    upsert_prospect,
+)
+from scheduler.calendars import Calendars
+from scheduler.clock import Clock, iso_utc
+from scheduler.errors import (
+    BadToken,
+    InvalidInput,
+    NotFound,
+    OfferExpired,
+    OfferUsed,
+    SlotTaken,
+)
+from scheduler.log import append
+from scheduler.plans import parse_plan, plan_from_dict, plan_to_dict
+from scheduler.requests import OfferRequest, ProposalRequest, ProspectIn
+from scheduler.settings import Settings
+from scheduler.store import Store
+from scheduler.store.models import FollowUp, Hold, Offer, OutboxMessage, Reservation, User
+
+OFFER_SALT = "nextstep.offer.v1"
+FOLLOWUP_SALT = "nextstep.followup.v1"
+
+
+class _ClockSigner(TimestampSigner):
+    """itsdangerous reads the wall clock; ours is injected so expiry is testable."""
+
+    def __init__(self, *args, clock: Clock, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.clock = clock
+
+    def get_timestamp(self) -> int:
+        return int(self.clock.now().timestamp())
+
+
+def _serializer(settings: Settings, clock: Clock, salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key or "demo-only-secret", salt=salt,
+                                  signer=_ClockSigner, signer_kwargs={"clock": clock})
+
+
+def offer_token(offer: Offer, *, settings: Settings, clock: Clock) -> str:
+    ttl = int((offer.expires_at - clock.now()).total_seconds())
+    return _serializer(settings, clock, OFFER_SALT).dumps({"offer": offer.id, "ttl": ttl})
+
+
+def read_offer_token(token: str, *, settings: Settings, clock: Clock) -> str:
+    """The offer id, or BadToken (tampered) / OfferExpired (past its own expiry)."""
+    try:
+        payload, signed_at = _serializer(settings, clock, OFFER_SALT).loads(
+            token, return_timestamp=True)
+    except BadSignature:
+        raise BadToken("this link is not valid; ask for a new one", field="token") from None
+    if not isinstance(payload, dict) or "offer" not in payload:
+        raise BadToken("this link is not valid; ask for a new one", field="token")
+    if clock.now() > signed_at + timedelta(seconds=int(payload.get("ttl", 0))):
+        raise OfferExpired("this link has expired; ask for a new one", field="token")
+    return str(payload["offer"])
+
+
+def followup_token(followup_id: str, *, settings: Settings, clock: Clock) -> str:
+    return _serializer(settings, clock, FOLLOWUP_SALT).dumps(followup_id)
+
+
+def read_followup_token(token: str, *, settings: Settings, clock: Clock) -> str:
+    try:
+        return str(_serializer(settings, clock, FOLLOWUP_SALT).loads(token))
+    except BadSignature:
+        raise BadToken("this link is not valid", field="token") from None
+
+
+@dataclass(frozen=True)
+class SentOffer:
+    offer: Offer
+    url: str
+
+
+def create_offer(request: OfferRequest, *, rep: User, store: Store, calendars: Calendars,
+                 clock: Clock, settings: Settings, jobs: Jobs) -> SentOffer:
+    """Hold the slots (busy for every other proposal and booking), then email the link."""
+    now = clock.now()
+    helpers = resolve_helpers(store, request.helpers, rep=rep)
+    plan = parse_plan(request.plan, today=now.astimezone(ZoneInfo(rep.timezone)).date())
+    duration = timedelta(minutes=request.duration_minutes)
+    starts = request.slots or [slot.start for slot in propose_slots(
+        ProposalRequest(prospect=request.prospect, duration_minutes=request.duration_minutes,
+                        helpers=request.helpers, step_type=request.step_type,
+                        count=request.count),
+        rep=rep, store=store, calendars=calendars, clock=clock, settings=settings).slots]
+    if not starts:
+        raise SlotTaken("no free time to offer in the search window", field="slots")
+    meetings = []
+    for index, start in enumerate(sorted(starts)):
+        if start < now:
+            raise InvalidInput("this slot is in the past", field=f"slots.{index}")
+        meeting = Meeting(rep=rep, helpers=helpers, prospect=request.prospect, start=start,
+                          end=start + duration, title="", step_type=request.step_type,
+                          plan=plan)
+        try:
+            ensure_free(meeting, calendars=calendars, settings=settings)
+        except SlotTaken as exc:
+            raise SlotTaken(exc.message, field=f"slots.{index}") from None
+        meetings.append(meeting)
+    expires_at = now + timedelta(minutes=request.expires_in_minutes
+                                 or settings.offer_expiry_minutes)
+    title = request.title or default_title(request.step_type, rep, request.prospect)
+
+    def hold(session: Session) -> Offer:
+        ids = [p.id for p in meetings[0].people]
+        release_expired_holds(session, ids, now=now)
+        prospect = upsert_prospect(session, request.prospect, now=now)
+        offer = Offer(rep_id=rep.id, prospect_id=prospect.id, title=title,
+                      step_type=request.step_type, duration_minutes=request.duration_minutes,
+                      helper_emails=[h.email for h in helpers], plan=plan_to_dict(plan),
+                      status="open", expires_at=expires_at, created_at=now)
+        session.add(offer)
+        session.flush()
+        for index, meeting in enumerate(meetings):
+            try:
+                check_no_clash(session, meeting, settings=settings, now=now)
+            except SlotTaken as exc:
+                raise SlotTaken(exc.message, field=f"slots.{index}") from None
+            row = Hold(offer_id=offer.id, start=meeting.start, end=meeting.end,
+                       expires_at=expires_at)
+            session.add(row)
+            session.flush()
+            for user_id in ids:
+                session.add(Reservation(user_id=user_id, start=meeting.start, end=meeting.end,
+                                        hold_id=row.id, active=True))
+        session.flush()
+        session.refresh(offer)
+        return offer
+
+    try:
+        offer = store.retrying(hold)
+    except IntegrityError:
+        raise SlotTaken("one of those times was just taken", field="slots") from None
+    url = f"{settings.base_url.rstrip('/')}/o/{offer_token(offer, settings=settings, clock=clock)}"
+    with store.transaction() as session:
+        append(session, "offer.sent", at=now, rep_id=rep.id, offer_id=offer.id,
+               prospect=request.prospect.email, slots=[iso_utc(m.start) for m in meetings],
+               expires_at=iso_utc(expires_at))
+        session.add(OutboxMessage(kind="offer.send", payload={"offer_id": offer.id, "url": url},
+                                  next_attempt_at=now, created_at=now))
+    jobs.kick()
+    return SentOffer(offer=get_offer_or_raise(store, offer.id), url=url)
+
+
+def accept_offer(token: str, start: datetime, *, store: Store, calendars: Calendars,
+                 clock: Clock, settings: Settings, jobs: Jobs) -> FollowUp:
+    """The prospect picks a held slot: the link is consumed, the other holds released and
+    the follow-up booked, all in one transaction."""
+    now = clock.now()
+    offer = get_offer_or_raise(store, read_offer_token(token, settings=settings, clock=clock))
+    _ensure_open(offer, now)
+    chosen = next((h for h in offer.holds if h.start == start and h.released_at is None), None)
+    if chosen is None:
+        raise InvalidInput("that time is not one of the offered slots", field="start")
+    with store.reading() as session:
+        helpers = session.scalars(select(User).where(
+            User.email.in_(offer.helper_emails))).all()
+    meeting = Meeting(rep=offer.rep, helpers=list(helpers),
+                      prospect=ProspectIn(name=offer.prospect.name, email=offer.prospect.email,
+                                          timezone=offer.prospect.timezone,
+                                          company=offer.prospect.company),
+                      start=chosen.start, end=chosen.end, title=offer.title,
+                      step_type=offer.step_type, plan=plan_from_dict(offer.plan))
+    try:
+        ensure_free(meeting, calendars=calendars, settings=settings)
+    except SlotTaken:
+        # A racing click may have booked this very link a moment ago: say that instead.
+        _ensure_open(get_offer_or_raise(store, offer.id), now)
+        raise
+    invite = not calendars.sends_own_invites(offer.rep)
+
+    def consume(session: Session) -> FollowUp:
+        locked = session.get(Offer, offer.id, with_for_update={"of": Offer})
+        _ensure_open(locked, now)
+        locked.status = "accepted"
+        _release_holds(session, offer.id, now=now)
+        followup = insert_followup(session, meeting, settings=settings, now=now, via="offer",
+                                   invite=invite, offer_id=offer.id)
+        append(session, "offer.accepted", at=now, rep_id=offer.rep_id, followup_id=followup.id,
+               offer_id=offer.id, start=iso_utc(chosen.start))
+        return followup
+
+    try:
+        followup = store.retrying(consume)
+    except IntegrityError:
+        raise SlotTaken("that time was just taken", field="start") from None
+    jobs.kick()
+    return followup
+
+
+def withdraw_offer(offer_id: str, *, rep_id: int, store: Store, clock: Clock) -> Offer:
+    now = clock.now()
+    with store.transaction() as session:
+        offer = session.get(Offer, offer_id, with_for_update={"of": Offer})
+        if offer is None or offer.rep_id != rep_id:
+            raise NotFound("no such offer", field="id")
+        if offer.status == "open":
+            offer.status = "withdrawn"
+            _release_holds(session, offer_id, now=now)
+            append(session, "offer.withdrawn", at=now, rep_id=rep_id, offer_id=offer_id)
+    return get_offer_or_raise(store, offer_id)
+
+
+def expire_offers(*, store: Store, clock: Clock) -> int:
+    """Open offers past their expiry: marked expired, their holds released, logged."""
+    now = clock.now()
+    with store.transaction() as session:
+        offers = session.scalars(select(Offer).where(Offer.status == "open",
+                                                     Offer.expires_at <= now)).all()
+        for offer in offers:
+            offer.status = "expired"
+            _release_holds(session, offer.id, now=now)
+            append(session, "offer.expired", at=now, rep_id=offer.rep_id, offer_id=offer.id)
+    return len(offers)
+
+
+def get_offer_or_raise(store: Store, offer_id: str) -> Offer:
+    with store.reading() as session:
+        offer = session.get(Offer, offer_id)
+    if offer is None:
+        raise NotFound("no such offer", field="token")
+    return offer
+
+
+def offer_followup(store: Store, offer_id: str) -> FollowUp | None:
+    with store.reading() as session:
+        return session.scalar(select(FollowUp).where(FollowUp.offer_id == offer_id))
+
+
+def open_slots(offer: Offer) -> list[Interval]:
+    return [Interval(h.start, h.end) for h in offer.holds if h.released_at is None]
+
+
+def _ensure_open(offer: Offer, now: datetime) -> None:
+    if offer.status == "accepted":
+        raise OfferUsed("this link has already booked a meeting", field="token")
+    if offer.status == "withdrawn":
+        raise OfferExpired("the rep withdrew this offer", field="token")
+    if offer.status == "expired" or offer.expires_at <= now:
+        raise OfferExpired("this offer has expired; ask for a new one", field="token")
+
+
+def _release_holds(session: Session, offer_id: str, *, now: datetime) -> None:
+    hold_ids = select(Hold.id).where(Hold.offer_id == offer_id)
+    session.execute(update(Hold).where(Hold.offer_id == offer_id, Hold.released_at.is_(None))
+                    .values(released_at=now).execution_options(synchronize_session=False))
+    session.execute(update(Reservation).where(Reservation.hold_id.in_(hold_ids))
+                    .values(active=False).execution_options(synchronize_session=False))
+
