@@ -18,11 +18,11 @@ from scheduler.errors import NeedsReconnect, ProviderRejected, ProviderUnavailab
 from scheduler.events import followup_event
 from scheduler.invites import Mailer, invite_message, offer_message
 from scheduler.log import append
+from scheduler.plans import describe_plan, plan_from_dict
 from scheduler.providers.base import Attendee, EventRef
 from scheduler.settings import Settings
 from scheduler.spoken import local_label
 from scheduler.store import Store
-from scheduler.plans import describe_plan, plan_from_dict
 from scheduler.store.models import CalendarEventRecord, FollowUp, Offer, OutboxMessage
 
 logger = logging.getLogger(__name__)

@@ -143,7 +143,7 @@ def _storm(runtime, sent, clicks: int):
             booked.append(accept_offer(_token(sent.url), hold.start, **runtime.deps()))
         except OfferUsed:
             used.append(index)
-        except Exception as exc:  # noqa: BLE001 - anything else is what we look for
+        except Exception as exc:
             other.append(exc)
 
     threads = [threading.Thread(target=click, args=(i,)) for i in range(clicks)]
