@@ -82,4 +82,8 @@ class CeleryJobs:
         self.app.send_task("nextstep.tick")
 
     def register(self, work: Callable[[], object]) -> None:
-        self.app.task(name="nextstep.tick")(lambda: work() and None)
+        """Make `work` the task that workers run for each kick (and every 30 s with beat)."""
+
+        @self.app.task(name="nextstep.tick")
+        def tick() -> None:
+            work()
