@@ -1,0 +1,518 @@
+"""Pure interval maths: busy + working hours + rules -> ranked slots. No I/O, no database.
+
+All instants are UTC-aware datetimes; time zones only enter through `WorkingHours.timezone`.
+Inside, instants are integer microseconds since the epoch ("µs") so the sweeps compare plain
+ints; datetimes are built only for the slots a caller actually takes.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from itertools import chain, islice
+from operator import attrgetter
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from scheduler.errors import InvalidInput
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Interval:
+    """[start, end) in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("Interval needs aware datetimes")
+        if not self.start < self.end:
+            raise ValueError(f"Interval must have start < end, got {self.start} .. {self.end}")
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+    def overlaps(self, other: Interval) -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+LocalRange = tuple[time, time]
+_Span = tuple[int, int]  # [start, end) in µs since the epoch
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_SECOND = 1_000_000
+_DAY = 86_400 * _SECOND
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_EPOCH_WEEKDAY = date(1970, 1, 1).weekday()
+_PROBE_SECONDS = 6 * 3600  # no two tzdata transitions since 1970 are closer than this
+_START = attrgetter("start")
+
+
+def _us(moment: datetime) -> int:
+    return (moment - _EPOCH) // _US
+
+
+def _dt(us: int) -> datetime:
+    return _EPOCH + _US * us
+
+
+def _zone(name: object, field: str) -> ZoneInfo:
+    """The zone, or the 4xx-worthy error naming the field that carried a bad name."""
+    try:
+        return ZoneInfo(name)  # type: ignore[arg-type]
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        raise InvalidInput(f"unknown time zone {name!r}", field=field) from None
+
+
+def _local_us(moment: time) -> int:
+    return (((moment.hour * 60 + moment.minute) * 60 + moment.second) * _SECOND
+            + moment.microsecond)
+
+
+def _compile_ranges(ranges: object, field: str) -> tuple[_Span, ...]:
+    """Local ranges as sorted, joined µs-since-midnight spans; `end == 00:00` is 24:00."""
+    if not isinstance(ranges, Sequence) or isinstance(ranges, str):
+        raise InvalidInput("expected a list of [start, end] ranges", field=field)
+    spans = []
+    for pair in ranges:
+        if not (isinstance(pair, Sequence) and len(pair) == 2
+                and all(isinstance(t, time) and t.tzinfo is None for t in pair)):
+            raise InvalidInput("each range must be a pair of local times", field=field)
+        start, end = _local_us(pair[0]), _local_us(pair[1]) or _DAY
+        if start >= end:
+            raise InvalidInput(f"range {pair[0]}-{pair[1]} must start before it ends",
+                               field=field)
+        spans.append((start, end))
+    return tuple(_join(sorted(spans)))
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """Weekly rules in a person's own IANA zone (weekday 0 = Monday), plus date overrides.
+
+    An override maps a local date to the ranges that replace that day's weekly rule;
+    an empty tuple is a day off. `end == time(0)` means midnight at the end of the day.
+    """
+
+    timezone: str
+    weekly: Mapping[int, tuple[LocalRange, ...]]
+    overrides: Mapping[date, tuple[LocalRange, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Validate once and keep the µs form, so every conversion is integer arithmetic.
+        _zone(self.timezone, "timezone")
+        weekly: list[tuple[_Span, ...]] = [()] * 7
+        for day, ranges in self.weekly.items():
+            if not isinstance(day, int) or not 0 <= day <= 6:
+                raise InvalidInput(f"weekday must be 0..6, got {day!r}", field="weekly")
+            weekly[day] = _compile_ranges(ranges, f"weekly.{day}")
+        overrides = {}
+        for day, ranges in self.overrides.items():
+            if not isinstance(day, date) or isinstance(day, datetime):
+                raise InvalidInput(f"override key must be a date, got {day!r}",
+                                   field="overrides")
+            overrides[day.toordinal() - _EPOCH_ORDINAL] = _compile_ranges(
+                ranges, f"overrides.{day.isoformat()}")
+        object.__setattr__(self, "_weekly_us", tuple(weekly))
+        object.__setattr__(self, "_overrides_us", overrides)
+
+    @classmethod
+    def office(cls, timezone: str, start: time = time(9), end: time = time(17),
+               days: Iterable[int] = range(5)) -> WorkingHours:
+        """Monday-Friday 09:00-17:00 unless told otherwise: what new reps get."""
+        return cls(timezone, {day: ((start, end),) for day in days})
+
+    def intervals(self, window: Interval) -> list[Interval]:
+        """The working time inside `window`, as sorted UTC intervals (DST-correct)."""
+        start, end = _us(window.start), _us(window.end)
+        return [Interval(_dt(s), _dt(e))
+                for s, e in self._spans(start, end, _segments(self.timezone, start, end))]
+
+    def _spans(self, start: int, end: int,
+               segments: Sequence[tuple[int, int, int]]) -> Iterator[_Span]:
+        """Lazily, the exact UTC preimage of the local rules inside [start, end).
+
+        Within a segment of constant UTC offset local time is a shift of UTC, so each local
+        range maps to one span clipped to the segment: gaps shrink it, folds stretch it.
+        """
+        weekly: tuple[tuple[_Span, ...], ...] = self._weekly_us  # type: ignore[attr-defined]
+        overrides: dict[int, tuple[_Span, ...]] = self._overrides_us  # type: ignore[attr-defined]
+
+        def pieces() -> Iterator[_Span]:
+            for seg_start, seg_end, offset in segments:
+                lo, hi = max(seg_start, start), min(seg_end, end)
+                for day in range((lo + offset) // _DAY, (hi - 1 + offset) // _DAY + 1):
+                    ranges = overrides.get(day)
+                    if ranges is None:
+                        ranges = weekly[(day + _EPOCH_WEEKDAY) % 7]
+                    base = day * _DAY - offset
+                    for range_start, range_end in ranges:
+                        s, e = max(base + range_start, lo), min(base + range_end, hi)
+                        if s < e:
+                            yield s, e
+
+        return _join(pieces())
+
+    def to_dict(self) -> dict:
+        """JSON-ready form for storage: {"timezone", "weekly": {"0": [["09:00","17:00"]]},
+        "overrides": {"2026-12-24": []}}."""
+        def ranges(rs: Iterable[LocalRange]) -> list[list[str]]:
+            return [[_format(s), _format(e, end=True)] for s, e in rs]
+
+        return {"timezone": self.timezone,
+                "weekly": {str(d): ranges(rs) for d, rs in sorted(self.weekly.items())},
+                "overrides": {d.isoformat(): ranges(rs)
+                              for d, rs in sorted(self.overrides.items())}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping, *, field: str = "working_hours") -> WorkingHours:
+        """Parse the stored/JSON form; errors name the offending key under `field`."""
+        if not isinstance(data, Mapping):
+            raise InvalidInput("working hours must be an object", field=field)
+        for key in data:
+            if key not in ("timezone", "weekly", "overrides"):
+                raise InvalidInput(f"unknown key {key!r}", field=f"{field}.{key}")
+        if "timezone" not in data:
+            raise InvalidInput("a time zone is required", field=f"{field}.timezone")
+        _zone(data["timezone"], f"{field}.timezone")
+        weekly: dict[int, tuple[LocalRange, ...]] = {}
+        for key, value in _mapping(data.get("weekly", {}), f"{field}.weekly").items():
+            where = f"{field}.weekly.{key}"
+            day = _WEEKDAYS.get(str(key))
+            if day is None:
+                raise InvalidInput("weekday must be 0 (Monday) .. 6 (Sunday)", field=where)
+            weekly[day] = _parse_ranges(value, where)
+        overrides: dict[date, tuple[LocalRange, ...]] = {}
+        for key, value in _mapping(data.get("overrides", {}), f"{field}.overrides").items():
+            where = f"{field}.overrides.{key}"
+            try:
+                day = date.fromisoformat(key) if isinstance(key, str) and _DATE.fullmatch(key) \
+                    else None
+            except ValueError:
+                day = None
+            if day is None:
+                raise InvalidInput("override dates must be YYYY-MM-DD", field=where)
+            overrides[day] = _parse_ranges(value, where)
+        return cls(data["timezone"], weekly, overrides)
+
+
+_WEEKDAYS = {str(day): day for day in range(7)}
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
+_MIDNIGHT = ("24:00", "24:00:00")
+
+
+def _format(moment: time, *, end: bool = False) -> str:
+    if end and moment == time(0):
+        return "24:00"
+    return moment.isoformat("minutes" if moment.second == 0 else "seconds")
+
+
+def _mapping(value: object, field: str) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise InvalidInput("expected an object", field=field)
+    return value
+
+
+def _parse_ranges(value: object, field: str) -> tuple[LocalRange, ...]:
+    """[["09:00", "17:00"], ...] -> ((time, time), ...), checked like the constructor does."""
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise InvalidInput("expected a list of [start, end] ranges", field=field)
+    ranges = []
+    for pair in value:
+        if not (isinstance(pair, Sequence) and not isinstance(pair, str) and len(pair) == 2
+                and all(isinstance(t, str) for t in pair)):
+            raise InvalidInput('each range must be ["HH:MM", "HH:MM"]', field=field)
+        start, end = pair
+        if not _TIME.fullmatch(start):
+            raise InvalidInput(f"malformed start time {start!r}", field=field)
+        if not (_TIME.fullmatch(end) or end in _MIDNIGHT):
+            raise InvalidInput(f"malformed end time {end!r}", field=field)
+        ranges.append((time.fromisoformat(start),
+                       time(0) if end in _MIDNIGHT else time.fromisoformat(end)))
+    _compile_ranges(ranges, field)
+    return tuple(ranges)
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone whose time the slot must fit: the rep or a helper."""
+
+    key: str
+    hours: WorkingHours
+    busy: Sequence[Interval] = ()
+
+
+@dataclass(frozen=True)
+class SlotRules:
+    duration: timedelta
+    grid: timedelta = timedelta(minutes=15)
+    buffer_before: timedelta = timedelta(0)
+    buffer_after: timedelta = timedelta(0)
+    notice: timedelta = timedelta(minutes=30)
+
+
+# --- time zones as data -------------------------------------------------------------------
+
+
+def _offset_us(zone: ZoneInfo, seconds: int) -> int:
+    return datetime.fromtimestamp(seconds, zone).utcoffset() // _US  # type: ignore[operator]
+
+
+@lru_cache(maxsize=1024)
+def _year_offsets(zone_name: str, year: int) -> tuple[tuple[int, int], ...]:
+    """(instant µs, UTC offset µs from then on) for one UTC year: its start, then each change.
+
+    zoneinfo has no public transition list, so probe every few hours and bisect each change
+    down to the second; cached because tz rules do not change while the process runs.
+    """
+    zone = ZoneInfo(zone_name)
+    first = (date(year, 1, 1).toordinal() - _EPOCH_ORDINAL) * 86_400
+    last = (date(year + 1, 1, 1).toordinal() - _EPOCH_ORDINAL) * 86_400
+    current = _offset_us(zone, first)
+    changes = [(first * _SECOND, current)]
+    probe = first
+    while probe < last:
+        ahead = min(probe + _PROBE_SECONDS, last)
+        while _offset_us(zone, ahead) != current:
+            lo, hi = probe, ahead  # offset(lo) == current != offset(hi)
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (mid, hi) if _offset_us(zone, mid) == current else (lo, mid)
+            current = _offset_us(zone, hi)
+            if hi < last:
+                changes.append((hi * _SECOND, current))
+            probe = hi
+        probe = ahead
+    return tuple(changes)
+
+
+def _segments(zone_name: str, start: int, end: int) -> list[tuple[int, int, int]]:
+    """[start, end) cut where the zone's UTC offset changes: (seg_start, seg_end, offset)."""
+    if start >= end:
+        return []
+    changes = [change for year in range(_dt(start).year, _dt(end - 1).year + 1)
+               for change in _year_offsets(zone_name, year)]
+    segments: list[tuple[int, int, int]] = []
+    for (at, offset), (until, _) in zip(changes, [*changes[1:], (end, 0)], strict=True):
+        lo, hi = max(at, start), min(until, end)
+        if lo >= hi:
+            continue
+        if segments and segments[-1][2] == offset:
+            lo = segments.pop()[0]
+        segments.append((lo, hi, offset))
+    return segments
+
+
+# --- sweeps over sorted spans ---------------------------------------------------------------
+
+
+def _join(spans: Iterable[_Span]) -> Iterator[_Span]:
+    """Spans sorted by start -> disjoint spans, touching ones joined; lazily."""
+    it = iter(spans)
+    first = next(it, None)
+    if first is None:
+        return
+    cur_start, cur_end = first
+    for s, e in it:
+        if s > cur_end:
+            yield cur_start, cur_end
+            cur_start, cur_end = s, e
+        elif e > cur_end:
+            cur_end = e
+    yield cur_start, cur_end
+
+
+def _intersect(streams: Sequence[Iterator[_Span]]) -> Iterator[_Span]:
+    """Where every stream of sorted disjoint spans is covered; advances whichever ends first."""
+    heads = [next(stream, None) for stream in streams]
+    if None in heads:
+        return
+    while True:
+        lo = max(h[0] for h in heads)  # type: ignore[index]
+        hi = min(h[1] for h in heads)  # type: ignore[index]
+        if lo < hi:
+            yield lo, hi
+        for i, head in enumerate(heads):
+            if head[1] == hi:  # type: ignore[index]
+                heads[i] = next(streams[i], None)
+                if heads[i] is None:
+                    return
+
+
+def _relevant(intervals: Iterable[Interval], working: Sequence[_Span], before: int,
+              after: int) -> list[Interval]:
+    """Only busy that touches shared working time (with buffers) can block a slot; dropping
+    the rest before sorting makes the sort, the costliest step, several times smaller."""
+    if not working:
+        return []
+    lows = [_dt(s - before) for s, _ in working]
+    highs = [_dt(e + after) for _, e in working]
+    last = len(working)
+    # the first span whose padded end is after the busy start is the only one to check
+    return [interval for interval in intervals
+            if (i := bisect_right(highs, interval.start)) < last and interval.end > lows[i]]
+
+
+def _merged_busy(intervals: Iterable[Interval]) -> Iterator[tuple[datetime, datetime]]:
+    """Busy sorted and joined as datetime pairs: comparing datetimes is cheap, converting not."""
+    ordered = sorted(intervals, key=_START)
+    if not ordered:
+        return
+    cur_start, cur_end = ordered[0].start, ordered[0].end
+    for interval in islice(ordered, 1, None):
+        if interval.start > cur_end:
+            yield cur_start, cur_end
+            cur_start, cur_end = interval.start, interval.end
+        elif interval.end > cur_end:
+            cur_end = interval.end
+    yield cur_start, cur_end
+
+
+def _subtract(free: Iterable[_Span], busy: Iterator[tuple[datetime, datetime]],
+              before: int, after: int) -> Iterator[_Span]:
+    """Free spans minus busy grown by the buffers: a start needs `before` after the last busy
+    end, an end needs `after` before the next busy start. Busy outside the free spans is
+    skipped by datetime comparison and never converted."""
+    alive: deque[tuple[datetime, datetime, int, int]] = deque()
+    source: Iterator[tuple[datetime, datetime]] | None = busy
+    for s, e in free:
+        lo, hi = _dt(s - before), _dt(e + after)  # busy must end after lo and start before hi
+        while alive and alive[0][1] <= lo:
+            alive.popleft()
+        while source is not None and not (alive and alive[-1][0] >= hi):
+            pair = next(source, None)
+            if pair is None:
+                source = None
+            elif pair[1] > lo:
+                alive.append((pair[0], pair[1], _us(pair[0]) - after, _us(pair[1]) + before))
+        cursor = s
+        for busy_start, _, blocked_from, blocked_until in alive:
+            if busy_start >= hi:
+                break
+            if blocked_from > cursor:
+                yield cursor, blocked_from
+            cursor = max(cursor, blocked_until)
+        if cursor < e:
+            yield cursor, e
+
+
+def _grid_starts(free: Iterable[_Span], segments: Sequence[tuple[int, int, int]],
+                 duration: int, grid: int) -> Iterator[int]:
+    """Every start that fits `duration` in a free span and sits on the local grid: local µs
+    since local midnight divisible by `grid`, with the offset of the segment it falls in."""
+    seg = 0
+    for s, e in free:
+        last = e - duration
+        if last < s:
+            continue
+        while seg < len(segments) and segments[seg][1] <= s:
+            seg += 1
+        for seg_start, seg_end, offset in islice(segments, seg, None):
+            if seg_start > last:
+                break
+            lo, hi = max(s, seg_start), min(last, seg_end - 1)
+            for day in range((lo + offset) // _DAY, (hi + offset) // _DAY + 1):
+                midnight = day * _DAY - offset
+                first = midnight + -(-max(lo - midnight, 0) // grid) * grid
+                yield from range(first, min(hi, midnight + _DAY - 1) + 1, grid)
+
+
+# --- the public operations -------------------------------------------------------------------
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sorted, non-overlapping union; touching intervals join. O(n log n)."""
+    merged: list[Interval] = []
+    for interval in sorted(intervals, key=_START):
+        if merged and interval.start <= merged[-1].end:
+            if interval.end > merged[-1].end:
+                merged[-1] = Interval(merged[-1].start, interval.end)
+        else:
+            merged.append(interval)
+    return merged
+
+
+def free_slots(people: Sequence[Person], *, window: Interval, rules: SlotRules, now: datetime,
+               prospect_hours: WorkingHours | None = None,
+               holds: Sequence[Interval] = ()) -> Iterator[Interval]:
+    """Every slot that fits everyone, soonest first, on the grid of the first person's zone.
+
+    Holds count as busy for everyone, buffers included. Input errors raise here. The first
+    slot costs one pass over the busy data; the rest come lazily, so a caller that takes a
+    few never pays for the sweep of the whole window.
+    """
+    if not people:
+        raise InvalidInput("at least one person is needed", field="people")
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    for name in ("duration", "grid"):
+        if getattr(rules, name) <= timedelta(0):
+            raise InvalidInput(f"{name} must be positive", field=name)
+    for name in ("buffer_before", "buffer_after"):
+        if getattr(rules, name) < timedelta(0):
+            raise InvalidInput(f"{name} must not be negative", field=name)
+    return _free_slots(people, window, rules, now, prospect_hours, holds)
+
+
+def _free_slots(people: Sequence[Person], window: Interval, rules: SlotRules, now: datetime,
+                prospect_hours: WorkingHours | None,
+                holds: Sequence[Interval]) -> Iterator[Interval]:
+    start = max(_us(window.start), _us(now + rules.notice))
+    end = _us(window.end)
+    all_hours = [person.hours for person in people]
+    if prospect_hours is not None:
+        all_hours.append(prospect_hours)
+    segments = {hours.timezone: _segments(hours.timezone, start, end) for hours in all_hours}
+    working = list(_intersect([hours._spans(start, end, segments[hours.timezone])
+                               for hours in all_hours]))
+    before, after = rules.buffer_before // _US, rules.buffer_after // _US
+    busy = _merged_busy(_relevant(chain(holds, *(person.busy for person in people)),
+                                  working, before, after))
+    free = _subtract(working, busy, before, after)
+    duration = rules.duration
+    for slot_start in _grid_starts(free, segments[people[0].hours.timezone],
+                                   duration // _US, rules.grid // _US):
+        moment = _dt(slot_start)
+        yield Interval(moment, moment + duration)
+
+
+def rank_slots(slots: Iterable[Interval], *, count: int = 3, timezone: str = "UTC",
+               spread_days: bool = True) -> list[Interval]:
+    """The best `count` slots: soonest first, on different local days of `timezone` while
+    other days have room.
+
+    `slots` must come soonest first (as `free_slots` yields them); it is read only until
+    `count` different days are found, so a 90-day search costs what its first days cost.
+    """
+    if count <= 0:
+        return []
+    if not spread_days:
+        return sorted(islice(slots, count), key=_START)
+    zone = _zone(timezone, "timezone")
+    picks: list[Interval] = []
+    days: set[date] = set()
+    spare: list[Interval] = []  # the soonest slots on days already picked, to fill up with
+    for slot in slots:
+        day = slot.start.astimezone(zone).date()
+        if day in days:
+            if len(spare) < count:
+                spare.append(slot)
+            continue
+        days.add(day)
+        picks.append(slot)
+        if len(picks) == count:
+            break
+    picks.extend(spare[:count - len(picks)])
+    return sorted(picks, key=_START)
+
+
+__all__ = ["UTC", "Interval", "Person", "SlotRules", "WorkingHours", "free_slots", "merge",
+           "rank_slots"]
