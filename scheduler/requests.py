@@ -7,6 +7,7 @@ Pydantic names the offending field in its errors; web/errors.py turns them into 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,7 +23,9 @@ from pydantic import (
 
 from scheduler.plans import STEP_TYPES
 
-_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]+$")
+_EMAIL = re.compile(r"^[^@\s<>,;\x00-\x1f\x7f]+@[^@\s<>,;\x00-\x1f\x7f]+"
+                    r"\.[^@\s<>,;.\x00-\x1f\x7f]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _email(value: str) -> str:
@@ -35,9 +38,30 @@ def _email(value: str) -> str:
 def _timezone(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory
         raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from None
     return value
+
+
+def _one_line(value: str) -> str:
+    """No control characters: PostgreSQL refuses NUL, mail headers refuse line breaks."""
+    if _CONTROL.search(value):
+        raise ValueError("must be one line of text without control characters")
+    return value
+
+
+def _no_nul(value: str) -> str:
+    """Line breaks are fine in free text; NUL is not (PostgreSQL refuses it)."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    return value
+
+
+def _instant(value: datetime) -> datetime:
+    """UTC, and within years a calendar can hold, so date arithmetic cannot overflow."""
+    if not 1970 <= value.year <= 2999:
+        raise ValueError("is not a date between 1970 and 2999")
+    return value.astimezone(UTC)
 
 
 def _step_type(value: str) -> str:
@@ -49,7 +73,9 @@ def _step_type(value: str) -> str:
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]
 TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
 StepType = Annotated[str, AfterValidator(_step_type)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                 AfterValidator(_one_line)]
+Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
 
 
 class _Strict(BaseModel):
@@ -60,17 +86,23 @@ class ProspectIn(_Strict):
     name: Name
     email: Email
     timezone: TimeZone
-    company: Annotated[str, StringConstraints(max_length=200)] | None = None
+    company: Annotated[str, StringConstraints(max_length=200),
+                       AfterValidator(_one_line)] | None = None
 
 
-class ProposalRequest(_Strict):
+class _Meeting(_Strict):
+    """Who meets, for how long, about what: common to proposals, bookings and offers."""
+
     prospect: ProspectIn
     duration_minutes: int = Field(default=30, ge=5, le=480)
     helpers: list[Email] = Field(default_factory=list, max_length=10)
     step_type: StepType = "meeting"
+
+
+class ProposalRequest(_Meeting):
     count: int = Field(default=3, ge=1, le=10)
-    earliest: AwareDatetime | None = None
-    latest: AwareDatetime | None = None
+    earliest: Instant | None = None
+    latest: Instant | None = None
 
     @model_validator(mode="after")
     def _window_order(self) -> ProposalRequest:
@@ -81,13 +113,15 @@ class ProposalRequest(_Strict):
 
 class BookingRequest(_Strict):
     prospect: ProspectIn
-    start: AwareDatetime
+    start: Instant
     duration_minutes: int = Field(default=30, ge=5, le=480)
     helpers: list[Email] = Field(default_factory=list, max_length=10)
-    title: Annotated[str, StringConstraints(max_length=300)] | None = None
+    title: Annotated[str, StringConstraints(max_length=300),
+                     AfterValidator(_one_line)] | None = None
     step_type: StepType = "meeting"
     plan: dict[str, Any]
-    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=200),
+                               AfterValidator(_one_line)] | None = None
 
 
 class StepDone(_Strict):
@@ -98,7 +132,7 @@ class StepDone(_Strict):
 class FollowUpPatch(_Strict):
     """One change at a time: a new start, a cancellation, or steps marked done."""
 
-    start: AwareDatetime | None = None
+    start: Instant | None = None
     status: Literal["cancelled"] | None = None
     steps: list[StepDone] | None = Field(default=None, min_length=1, max_length=10)
 
@@ -114,7 +148,7 @@ class NoNextStep(_Strict):
     """The rep ends the call without a next step, on purpose."""
 
     prospect: ProspectIn
-    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+    reason: Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_nul)] = ""
 
 
 class OfferRequest(_Strict):
@@ -123,7 +157,8 @@ class OfferRequest(_Strict):
     prospect: ProspectIn
     duration_minutes: int = Field(default=30, ge=5, le=480)
     helpers: list[Email] = Field(default_factory=list, max_length=10)
-    title: Annotated[str, StringConstraints(max_length=300)] | None = None
+    title: Annotated[str, StringConstraints(max_length=300),
+                     AfterValidator(_one_line)] | None = None
     step_type: StepType = "meeting"
     plan: dict[str, Any]
     slots: list[AwareDatetime] | None = Field(default=None, min_length=1, max_length=10)
