@@ -33,6 +33,9 @@ from scheduler.store import Store
 from scheduler.store.models import FollowUp, FollowUpHelper, Hold, Prospect, Reservation, Step, User
 
 LIVE_STATUSES = ("booked", "rescheduled")
+# The longest window one proposal searches: providers answer at most ~60-90 days per query,
+# and an unbounded `latest` would make the engine walk years of days.
+MAX_SEARCH_DAYS = 90
 
 
 class Jobs(Protocol):
@@ -82,7 +85,8 @@ def propose_slots(request: ProposalRequest, *, rep: User, store: Store, calendar
     helpers = resolve_helpers(store, request.helpers, rep=rep)
     people = [rep, *helpers]
     start = max(now, request.earliest or now)
-    end = request.latest or now + timedelta(days=settings.search_days)
+    end = min(request.latest or now + timedelta(days=settings.search_days),
+              start + timedelta(days=MAX_SEARCH_DAYS))
     if end <= start:
         raise InvalidInput("latest must be in the future", field="latest")
     window = Interval(start, end)
@@ -182,6 +186,10 @@ def prepare_meeting(request: BookingRequest, *, rep: User, store: Store,
     today = now.astimezone(ZoneInfo(rep.timezone)).date()
     plan = parse_plan(request.plan, today=today)
     helpers = resolve_helpers(store, request.helpers, rep=rep)
+    if request.prospect.email in {person.email for person in (rep, *helpers)}:
+        # One person twice among the attendees breaks calendars (the built-in one refuses it).
+        raise InvalidInput("the prospect is already in the meeting as rep or helper",
+                           field="prospect.email")
     title = request.title or default_title(request.step_type, rep, request.prospect)
     return Meeting(rep=rep, helpers=helpers, prospect=request.prospect, start=start,
                    end=start + timedelta(minutes=request.duration_minutes), title=title,
@@ -191,7 +199,7 @@ def prepare_meeting(request: BookingRequest, *, rep: User, store: Store,
 
 def default_title(step_type: str, rep: User, prospect: ProspectIn) -> str:
     company = f" ({prospect.company})" if prospect.company else ""
-    return f"{STEP_TYPES[step_type]}: {prospect.name}{company} and {rep.name}"
+    return f"{STEP_TYPES[step_type]}: {prospect.name}{company} and {rep.name}"[:300]
 
 
 def ensure_free(meeting: Meeting, *, calendars: Calendars, settings: Settings,

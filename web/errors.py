@@ -16,6 +16,15 @@ class NotJSON(domain.InvalidInput):
     code = "invalid_json"
 
 
+class InvalidRequest(Exception):
+    """A request model refused the input. Wrapped so that a ValidationError from building an
+    answer (a server bug) is not mistaken for the client's mistake on API paths."""
+
+    def __init__(self, error: ValidationError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 STATUS = {
     NotJSON: 400,
     domain.InvalidInput: 422,
@@ -62,8 +71,14 @@ def register(app: Flask) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
         return jsonify(body(error.code, error.message, error.field)), status, headers
 
+    @app.errorhandler(InvalidRequest)
+    def invalid_request(error: InvalidRequest):
+        return jsonify(validation_body(error.error)), 422
+
     @app.errorhandler(ValidationError)
     def invalid(error: ValidationError):
+        if request.path.startswith("/api/"):
+            raise error  # the API parses through InvalidRequest: this one is a bug, a 500
         return jsonify(validation_body(error)), 422
 
     @app.errorhandler(HTTPException)

@@ -1,0 +1,281 @@
+"""What the JSON API answers, as pydantic models: the views render with them and the OpenAPI
+document is generated from them, so the answers and the document cannot drift apart."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+)
+
+from scheduler.availability import Interval
+from scheduler.booking import Proposal
+from scheduler.log import LogRecord
+from scheduler.requests import Email, NoNextStep
+from scheduler.spoken import local_label, spoken_offer, spoken_slot
+from scheduler.store.models import FollowUp, Step
+
+
+def rfc3339(instant: datetime) -> str:
+    """UTC in the 'Z' form API.md shows, whatever zone the value came in."""
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# An instant in answers: always UTC, always '...Z'.
+UTCTime = Annotated[AwareDatetime, PlainSerializer(rfc3339, return_type=str, when_used="json")]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# Errors
+
+class ErrorDetail(_Out):
+    code: str = Field(description="Stable machine-readable kind, e.g. `invalid`, `slot_taken`.")
+    message: str
+    field: str | None = Field(description="The offending input as a dotted path "
+                                          "(`prospect.email`, `helpers.0`), or null.")
+
+
+class ErrorOut(_Out):
+    """Every 4xx answer of the API."""
+
+    error: ErrorDetail
+
+
+# Health
+
+class HealthOut(_Out):
+    status: Literal["ok"]
+    database: Literal["ok"]
+
+
+# Proposals
+
+class SlotOut(_Out):
+    start: UTCTime
+    end: UTCTime
+    prospect_local: str = Field(description="'Tue 24 Nov 10:00' in the prospect's zone.")
+    rep_local: str = Field(description="The same start in the rep's zone.")
+    spoken: str = Field(description="'Tuesday the 24th at 10:00', in the prospect's zone.")
+
+    @classmethod
+    def from_slot(cls, slot: Interval, *, prospect_timezone: str, rep_timezone: str) -> SlotOut:
+        return cls(start=slot.start, end=slot.end,
+                   prospect_local=local_label(slot.start, prospect_timezone),
+                   rep_local=local_label(slot.start, rep_timezone),
+                   spoken=spoken_slot(slot, prospect_timezone))
+
+
+class ProposalOut(_Out):
+    proposals: list[SlotOut]
+    spoken: str = Field(description="One sentence offering every slot, to read aloud.")
+    warnings: list[str] = Field(description="Calendars that could not be read, and so on.")
+
+    @classmethod
+    def from_domain(cls, proposal: Proposal) -> ProposalOut:
+        zones = {"prospect_timezone": proposal.prospect_timezone,
+                 "rep_timezone": proposal.rep_timezone}
+        return cls(proposals=[SlotOut.from_slot(slot, **zones) for slot in proposal.slots],
+                   spoken=spoken_offer(proposal.slots, proposal.prospect_timezone),
+                   warnings=list(proposal.warnings))
+
+
+# Follow-ups
+
+class ProspectOut(_Out):
+    name: str
+    email: str
+    timezone: str
+    company: str | None
+
+
+class HelperOut(_Out):
+    email: str
+    name: str
+
+
+class StepOut(_Out):
+    index: int
+    who: str
+    what: str
+    type: str
+    due: str = Field(description="A date (`2026-11-27`) or an RFC 3339 instant.")
+    help_from: list[str]
+    done: bool
+    done_at: UTCTime | None
+    stalled: bool
+
+    @classmethod
+    def from_domain(cls, step: Step) -> StepOut:
+        due = rfc3339(step.due_at) if step.due_at is not None else step.due_date.isoformat()
+        return cls(index=step.position, who=step.who, what=step.what, type=step.type, due=due,
+                   help_from=list(step.help_from or ()), done=step.done_at is not None,
+                   done_at=step.done_at,
+                   stalled=step.stalled_at is not None and step.done_at is None)
+
+
+class PlanOut(_Out):
+    steps: list[StepOut]
+
+
+class EventOut(_Out):
+    provider: str
+    calendar_id: str
+    event_id: str
+
+
+class FollowUpOut(_Out):
+    id: str
+    status: Literal["booked", "rescheduled", "cancelled", "declined", "done"]
+    start: UTCTime
+    end: UTCTime
+    title: str
+    step_type: str
+    sequence: int
+    prospect: ProspectOut
+    helpers: list[HelperOut]
+    plan: PlanOut
+    events: list[EventOut] = Field(description="Where the event was written; empty until the "
+                                               "calendar write has happened.")
+    created_at: UTCTime
+    updated_at: UTCTime
+    manage_url: str | None = Field(default=None,
+                                   description="The prospect's page to reschedule or cancel.")
+
+    @classmethod
+    def from_domain(cls, followup: FollowUp, *, manage_url: str | None = None) -> FollowUpOut:
+        prospect = followup.prospect
+        return cls(
+            id=followup.id, status=followup.status, start=followup.start, end=followup.end,
+            title=followup.title, step_type=followup.step_type, sequence=followup.sequence,
+            prospect=ProspectOut(name=prospect.name, email=prospect.email,
+                                 timezone=prospect.timezone, company=prospect.company),
+            helpers=[HelperOut(email=h.email, name=h.name) for h in followup.helpers],
+            plan=PlanOut(steps=[StepOut.from_domain(step) for step in followup.steps]),
+            events=[EventOut(provider=e.provider, calendar_id=e.calendar_id,
+                             event_id=e.event_id) for e in followup.events],
+            created_at=followup.created_at, updated_at=followup.updated_at,
+            manage_url=manage_url)
+
+
+# The call that ended without a next step
+
+class NoNextStepOut(_Out):
+    kind: Literal["call.no_next_step"]
+    prospect: ProspectOut
+    reason: str
+
+    @classmethod
+    def from_request(cls, request: NoNextStep) -> NoNextStepOut:
+        p = request.prospect
+        return cls(kind="call.no_next_step", reason=request.reason,
+                   prospect=ProspectOut(name=p.name, email=p.email, timezone=p.timezone,
+                                        company=p.company))
+
+
+# Prospects
+
+class TimezoneQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    email: Email
+
+
+class TimezoneGuessOut(_Out):
+    email: str
+    timezone: str | None = Field(description="The zone of this prospect's last booking, or "
+                                             "null when Nextstep has never seen them.")
+
+
+# The log
+
+@dataclass(frozen=True)
+class LogPosition:
+    """Where a page of the log starts: after an entry id, with the filter of the first page."""
+
+    after_id: int = 0
+    since: datetime | None = None
+
+    def cursor(self) -> str:
+        """Opaque to clients (base64 of a small JSON), so its layout may change."""
+        since = rfc3339(self.since) if self.since else None
+        raw = json.dumps({"after": self.after_id, "since": since}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def from_cursor(cls, cursor: str) -> LogPosition:
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            after_id, since = raw["after"], raw["since"]
+            if type(after_id) is not int or after_id < 0:
+                raise ValueError
+            return cls(after_id, datetime.fromisoformat(since) if since else None)
+        except (ValueError, TypeError, KeyError, binascii.Error):
+            raise ValueError("is not a cursor this API gave out") from None
+
+
+def _check_cursor(cursor: str | None) -> str | None:
+    if cursor is not None:
+        LogPosition.from_cursor(cursor)
+    return cursor
+
+
+Cursor = Annotated[str, StringConstraints(min_length=1, max_length=200),
+                   AfterValidator(_check_cursor)]
+
+
+class LogQuery(BaseModel):
+    """Query string of GET /log and /log.csv; unknown parameters are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    since: AwareDatetime | None = Field(default=None,
+                                        description="Only entries at or after this instant.")
+    limit: int = Field(default=100, ge=1, le=1000)
+    cursor: Cursor | None = Field(default=None, description="`next` of the previous page; "
+                                                            "it carries `since` along.")
+
+    @property
+    def position(self) -> LogPosition:
+        if self.cursor is not None:
+            return LogPosition.from_cursor(self.cursor)
+        return LogPosition(since=self.since)
+
+
+class LogEntryOut(_Out):
+    id: int
+    at: UTCTime
+    kind: str
+    rep_id: int | None
+    followup_id: str | None
+    data: dict[str, Any]
+
+    @classmethod
+    def from_domain(cls, record: LogRecord) -> LogEntryOut:
+        return cls(id=record.id, at=record.at, kind=record.kind, rep_id=record.rep_id,
+                   followup_id=record.followup_id, data=record.data)
+
+
+class LogPageOut(_Out):
+    entries: list[LogEntryOut]
+    next: str | None = Field(description="Opaque cursor for the next page (`?cursor=`); "
+                                          "null when this page reached the end.")
+
+    @classmethod
+    def from_domain(cls, records: Sequence[LogRecord], next_cursor: str | None) -> LogPageOut:
+        return cls(entries=[LogEntryOut.from_domain(r) for r in records], next=next_cursor)

@@ -1,0 +1,180 @@
+"""Thin views: parse with the request models, call one service, render with schemas.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+from flask import Response, g, request, stream_with_context
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import text
+
+from scheduler.booking import (
+    book_followup,
+    cancel_followup,
+    end_call_without_next_step,
+    get_followup_or_raise,
+    guess_prospect_timezone,
+    mark_steps_done,
+    propose_slots,
+    reschedule_followup,
+)
+from scheduler.log import LogRecord, export_csv, list_entries
+from scheduler.requests import BookingRequest, FollowUpPatch, NoNextStep, ProposalRequest
+from scheduler.store.models import FollowUp
+from web.api import bp
+from web.api.openapi import openapi_document
+from web.api.schemas import (
+    FollowUpOut,
+    HealthOut,
+    LogPageOut,
+    LogPosition,
+    LogQuery,
+    NoNextStepOut,
+    ProposalOut,
+    TimezoneGuessOut,
+    TimezoneQuery,
+)
+from web.auth.session import token_required
+from web.errors import InvalidRequest, NotJSON
+from web.runtime import runtime
+
+CSV_BATCH = 1000
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def json_body(model: type[M]) -> M:
+    """The body as `model`: 400 when it is not a JSON object, 422 naming the bad field."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise NotJSON("the body must be a JSON object (Content-Type: application/json)",
+                      field="body")
+    return parse(model, data)
+
+
+def query_args(model: type[M]) -> M:
+    return parse(model, request.args.to_dict())
+
+
+def parse(model: type[M], data: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise InvalidRequest(error) from None
+
+
+def deps(*names: str) -> dict[str, Any]:
+    """The service dependencies a call takes, from the app's runtime."""
+    every = runtime().deps()
+    return {name: every[name] for name in names} if names else every
+
+
+def render(followup: FollowUp) -> dict[str, Any]:
+    manage_url = runtime().manage_url
+    out = FollowUpOut.from_domain(followup,
+                                  manage_url=manage_url(followup) if manage_url else None)
+    return out.model_dump(mode="json")
+
+
+@bp.get("/health")
+def health():
+    with runtime().store.reading() as session:
+        session.execute(text("SELECT 1"))
+    return HealthOut(status="ok", database="ok").model_dump(mode="json")
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return openapi_document()
+
+
+@bp.post("/proposals")
+@token_required
+def create_proposal():
+    proposal = propose_slots(json_body(ProposalRequest), rep=g.rep,
+                             **deps("store", "calendars", "clock", "settings"))
+    return ProposalOut.from_domain(proposal).model_dump(mode="json")
+
+
+@bp.post("/followups")
+@token_required
+def create_followup():
+    booked = book_followup(json_body(BookingRequest), rep=g.rep, **deps())
+    return render(booked.followup), 201 if booked.created else 200
+
+
+@bp.get("/followups/<followup_id>")
+@token_required
+def show_followup(followup_id: str):
+    return render(get_followup_or_raise(runtime().store, followup_id, rep_id=g.rep.id))
+
+
+@bp.patch("/followups/<followup_id>")
+@token_required
+def change_followup(followup_id: str):
+    patch = json_body(FollowUpPatch)
+    if patch.start is not None:
+        followup = reschedule_followup(followup_id, patch.start, actor="rep", rep_id=g.rep.id,
+                                       **deps())
+    elif patch.status == "cancelled":
+        followup = cancel_followup(followup_id, actor="rep", rep_id=g.rep.id,
+                                   **deps("store", "calendars", "clock", "jobs"))
+    else:
+        followup = mark_steps_done(followup_id, [(s.index, s.done) for s in patch.steps or ()],
+                                   rep_id=g.rep.id, **deps("store", "clock"))
+    return render(followup)
+
+
+@bp.post("/calls/no-next-step")
+@token_required
+def no_next_step():
+    ended = json_body(NoNextStep)
+    end_call_without_next_step(ended, rep=g.rep, **deps("store", "clock"))
+    return NoNextStepOut.from_request(ended).model_dump(mode="json"), 201
+
+
+@bp.get("/prospects/timezone")
+@token_required
+def prospect_timezone():
+    query = query_args(TimezoneQuery)
+    guess = guess_prospect_timezone(runtime().store, query.email)
+    return TimezoneGuessOut(email=query.email, timezone=guess).model_dump(mode="json")
+
+
+@bp.get("/log")
+@token_required
+def log_page():
+    query = query_args(LogQuery)
+    position = query.position
+    records = rep_entries(g.rep.id, position, limit=query.limit)
+    following = (LogPosition(records[-1].id, position.since).cursor()
+                 if len(records) == query.limit else None)
+    return LogPageOut.from_domain(records, following).model_dump(mode="json")
+
+
+@bp.get("/log.csv")
+@token_required
+def log_csv():
+    position = query_args(LogQuery).position
+    rep_id = g.rep.id
+
+    def records() -> Iterator[LogRecord]:
+        start = position
+        while True:
+            page = rep_entries(rep_id, start, limit=CSV_BATCH)
+            yield from page
+            if len(page) < CSV_BATCH:
+                return
+            start = LogPosition(page[-1].id, start.since)
+
+    return Response(stream_with_context(export_csv(records())), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="nextstep-log.csv"'})
+
+
+def rep_entries(rep_id: int, position: LogPosition, *, limit: int) -> list[LogRecord]:
+    """One page of the rep's own entries, oldest first: the id orders them stably."""
+    with runtime().store.reading() as session:
+        return list_entries(session, since=position.since, after_id=position.after_id,
+                            limit=limit, rep_id=rep_id)
