@@ -15,10 +15,10 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email import policy
-from html import escape
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
+from html import escape
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

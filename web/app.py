@@ -50,11 +50,15 @@ def create_app(settings: Settings | None = None, *, runtime: Nextstep | None = N
 
     from web.api import bp as api_bp
     from web.auth import bp as auth_bp
+    from web.connections import bp as connections_bp
+    from web.hooks import bp as hooks_bp
     from web.live import bp as live_bp
     from web.log import bp as log_bp
+    from web.offers import bp as offers_bp
 
     csrf.exempt(api_bp)  # bearer tokens, no cookies: CSRF does not apply
-    for blueprint in (auth_bp, live_bp, log_bp, api_bp):
+    csrf.exempt(hooks_bp)  # providers call these; each checks its own channel secret
+    for blueprint in (auth_bp, live_bp, log_bp, offers_bp, connections_bp, hooks_bp, api_bp):
         app.register_blueprint(blueprint)
 
     @app.get("/")

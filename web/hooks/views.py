@@ -1,0 +1,3 @@
+from __future__ import annotations
+
+from web.hooks import bp  # noqa: F401  (routes land with the provider webhooks)
