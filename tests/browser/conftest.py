@@ -1,0 +1,117 @@
+"""Headless Debian Chromium (never `playwright install`) driving the app on a real local
+server: the test runtime, served by werkzeug in a thread, with CSRF on."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from scheduler.accounts import create_api_token, set_password
+from scheduler.jobs import InlineJobs
+from web.app import create_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+PASSWORD = "correct horse battery"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        import os
+
+        message = "Debian's chromium is not installed (make test installs it as root)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                              headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def live_app(runtime):
+    """The app as a browser sees it: CSRF on, background work inline after each commit."""
+    runtime.use_jobs(InlineJobs(runtime.tick))
+    return create_app(runtime=runtime)
+
+
+@pytest.fixture
+def live_server(live_app):
+    """The base URL of the app served on a free loopback port for this test."""
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def rep(make_rep, runtime):
+    user = make_rep("riley@example.com", name="Riley Rivera", timezone="America/New_York")
+    set_password(runtime.store, user.email, PASSWORD)
+    return user
+
+
+@pytest.fixture
+def helpers(make_rep):
+    return [make_rep("lee@example.com", name="Lee Chen", timezone="America/Chicago"),
+            make_rep("sam@example.com", name="Sam Okafor", timezone="Europe/London")]
+
+
+@pytest.fixture
+def token(rep, runtime) -> str:
+    return create_api_token(runtime.store, rep.email, clock=runtime.clock)
+
+
+@pytest.fixture
+def context(browser):
+    """A fresh browser context per test (the rep's zone); tests needing another zone make
+    their own with `browser.new_context(timezone_id=...)`."""
+    made = browser.new_context(timezone_id="America/New_York", viewport={"width": 1280,
+                                                                          "height": 800})
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def page(context):
+    return context.new_page()
+
+
+@pytest.fixture
+def screenshot():
+    """screenshot(page, "name") saves tests/artifacts/<name>.png (ignored by git)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def take(target, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        target.screenshot(path=str(path), full_page=True)
+        return path
+    return take
+
+
+@pytest.fixture
+def sign_in(live_server, rep):
+    """sign_in(page): through the real form, CSRF token and all."""
+    def go(target) -> None:
+        target.goto(f"{live_server}/login")
+        target.fill("#email", rep.email)
+        target.fill("#password", PASSWORD)
+        target.click("button[type=submit]")
+        target.wait_for_url(f"{live_server}/live")
+    return go
