@@ -49,7 +49,7 @@ def sync_connection(connection_id: int, *, store: Store, calendars: Calendars,
         calendars.mark_needs_reconnect(connection_id, exc.message)
         raise
     applied = 0
-    for change in change_set.changes:
+    for change in _ours(store, change_set.changes):
         if store.retrying(lambda session, c=change: _reconcile(session, c, now=clock.now())):
             applied += 1
     with store.transaction() as session:
@@ -71,6 +71,20 @@ def sync_all(*, store: Store, calendars: Calendars, clock: Clock) -> list[SyncRe
         except NeedsReconnect:
             continue
     return results
+
+
+def _ours(store: Store, changes: list[EventChange]) -> list[EventChange]:
+    """The changes to events Nextstep booked, in order, found with one query per thousand,
+    so a busy calendar's thousands of other changes cost no write transaction each."""
+    unmarked = [change.ref.event_id for change in changes if not change.followup_id]
+    known: set[tuple[str, str]] = set()
+    with store.reading() as session:
+        for offset in range(0, len(unmarked), 1000):
+            known.update(session.execute(
+                select(CalendarEventRecord.provider, CalendarEventRecord.event_id).where(
+                    CalendarEventRecord.event_id.in_(unmarked[offset:offset + 1000]))).all())
+    return [change for change in changes
+            if change.followup_id or (change.ref.provider, change.ref.event_id) in known]
 
 
 def _reconcile(session: Session, change: EventChange, *, now: datetime) -> bool:
