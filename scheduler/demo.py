@@ -71,11 +71,12 @@ def busy_day(email: str, day: date, zone: str) -> list[tuple[datetime, datetime,
     def at(hour: int, minute: int = 0) -> datetime:
         return datetime.combine(day, time(hour, minute), tz)
 
-    events = [(at(9, 30), at(9, 45), "Stand-up")]
+    events = {at(9, 30): (at(9, 45), "Stand-up")}
     if rng.random() < 0.7:
-        events.append((at(12), at(13), "Lunch"))
+        events[at(12)] = (at(13), "Lunch")
     for _ in range(rng.randint(1, 4)):
         start = at(rng.randint(10, 16), rng.choice((0, 30)))
-        events.append((start, start + timedelta(minutes=rng.choice((30, 30, 60))),
-                       rng.choice(MEETINGS)))
-    return sorted(events)
+        # One event per start: the event id derives from it.
+        events.setdefault(start, (start + timedelta(minutes=rng.choice((30, 30, 60))),
+                                  rng.choice(MEETINGS)))
+    return sorted((start, end, title) for start, (end, title) in events.items())
