@@ -49,6 +49,7 @@ class Proposal:
     prospect_timezone: str
     rep_timezone: str
     warnings: list[str] = field(default_factory=list)
+    made_at: datetime | None = None  # 'today' and 'tomorrow' in what is said are from here
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def propose_slots(request: ProposalRequest, *, rep: User, store: Store, calendar
     warnings = [f"Could not read the calendar of {email}: {message}"
                 for email, message in sorted(report.errors.items())]
     return Proposal(slots=slots, prospect_timezone=request.prospect.timezone,
-                    rep_timezone=rep.timezone, warnings=warnings)
+                    rep_timezone=rep.timezone, warnings=warnings, made_at=now)
 
 
 def slot_rules(settings: Settings, duration_minutes: int) -> SlotRules:

@@ -20,16 +20,23 @@ def local_label(instant: datetime, timezone: str) -> str:
     return f"{local:%a} {local.day} {local:%b %H:%M}"
 
 
-def spoken_slot(slot: Interval, timezone: str) -> str:
-    """'Tuesday the 24th at 10:00' in the listener's zone."""
-    local = slot.start.astimezone(ZoneInfo(timezone))
+def spoken_slot(slot: Interval, timezone: str, *, now: datetime | None = None) -> str:
+    """'Tuesday the 24th at 10:00' in the listener's zone; 'today' and 'tomorrow' when `now`
+    says so, since that is how people say it on a call."""
+    zone = ZoneInfo(timezone)
+    local = slot.start.astimezone(zone)
+    if now is not None:
+        days_ahead = (local.date() - now.astimezone(zone).date()).days
+        if days_ahead in (0, 1):
+            return f"{'today' if days_ahead == 0 else 'tomorrow'} at {local:%H:%M}"
     return f"{local:%A} the {ordinal(local.day)} at {local:%H:%M}"
 
 
-def spoken_offer(slots: Sequence[Interval], timezone: str) -> str:
+def spoken_offer(slots: Sequence[Interval], timezone: str, *,
+                 now: datetime | None = None) -> str:
     """One sentence offering every slot, ready to read aloud to the prospect."""
     if not slots:
         return "I don't see a free time in the next few weeks; could you suggest one?"
-    phrases = [spoken_slot(slot, timezone) for slot in slots]
+    phrases = [spoken_slot(slot, timezone, now=now) for slot in slots]
     choice = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " or " + phrases[-1]
     return f"Would {choice} your time work for you?"

@@ -21,10 +21,10 @@ def test_three_slots_on_different_days_in_the_shape_of_api_md(api, rep):
     first = answer["proposals"][0]
     assert first == {"start": "2026-11-23T16:00:00Z", "end": "2026-11-23T16:30:00Z",
                      "prospect_local": "Mon 23 Nov 08:00", "rep_local": "Mon 23 Nov 11:00",
-                     "spoken": "Monday the 23rd at 08:00"}
+                     "spoken": "today at 08:00"}
     days = [slot["start"][:10] for slot in answer["proposals"]]
     assert days == ["2026-11-23", "2026-11-24", "2026-11-25"]
-    assert answer["spoken"] == ("Would Monday the 23rd at 08:00, Tuesday the 24th at 08:00 or "
+    assert answer["spoken"] == ("Would today at 08:00, tomorrow at 08:00 or "
                                 "Wednesday the 25th at 08:00 your time work for you?")
 
 

@@ -74,11 +74,12 @@ class SlotOut(_Out):
     spoken: str = Field(description="'Tuesday the 24th at 10:00', in the prospect's zone.")
 
     @classmethod
-    def from_slot(cls, slot: Interval, *, prospect_timezone: str, rep_timezone: str) -> SlotOut:
+    def from_slot(cls, slot: Interval, *, prospect_timezone: str, rep_timezone: str,
+                  now: datetime | None = None) -> SlotOut:
         return cls(start=slot.start, end=slot.end,
                    prospect_local=local_label(slot.start, prospect_timezone),
                    rep_local=local_label(slot.start, rep_timezone),
-                   spoken=spoken_slot(slot, prospect_timezone))
+                   spoken=spoken_slot(slot, prospect_timezone, now=now))
 
 
 class ProposalOut(_Out):
@@ -89,9 +90,10 @@ class ProposalOut(_Out):
     @classmethod
     def from_domain(cls, proposal: Proposal) -> ProposalOut:
         zones = {"prospect_timezone": proposal.prospect_timezone,
-                 "rep_timezone": proposal.rep_timezone}
+                 "rep_timezone": proposal.rep_timezone, "now": proposal.made_at}
         return cls(proposals=[SlotOut.from_slot(slot, **zones) for slot in proposal.slots],
-                   spoken=spoken_offer(proposal.slots, proposal.prospect_timezone),
+                   spoken=spoken_offer(proposal.slots, proposal.prospect_timezone,
+                                       now=proposal.made_at),
                    warnings=list(proposal.warnings))
 
 
