@@ -59,6 +59,12 @@ def get_user_by_email(store: Store, email: str) -> User | None:
         return session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
+def list_colleagues(store: Store, rep: User) -> list[User]:
+    """Everyone the rep can ask for help, by name."""
+    with store.reading() as session:
+        return list(session.scalars(select(User).where(User.id != rep.id).order_by(User.name)))
+
+
 def get_user(store: Store, user_id: int) -> User | None:
     with store.reading() as session:
         return session.get(User, user_id)

@@ -3,8 +3,10 @@ so views have no `try`."""
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from flask import Flask, jsonify, request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from scheduler import errors as domain
@@ -23,6 +25,17 @@ class InvalidRequest(Exception):
     def __init__(self, error: ValidationError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], data: dict[str, Any]) -> M:
+    """`data` as `model`; a refusal becomes InvalidRequest (422 naming the field)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise InvalidRequest(error) from None
 
 
 STATUS = {

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from flask import Response, g, request, stream_with_context
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from scheduler.booking import (
@@ -36,8 +36,8 @@ from web.api.schemas import (
     TimezoneQuery,
 )
 from web.auth.session import token_required
-from web.errors import InvalidRequest, NotJSON
-from web.runtime import runtime
+from web.errors import NotJSON, parse
+from web.runtime import deps, runtime
 
 CSV_BATCH = 1000
 
@@ -56,19 +56,6 @@ def json_body(model: type[M]) -> M:
 
 def query_args(model: type[M]) -> M:
     return parse(model, request.args.to_dict())
-
-
-def parse(model: type[M], data: dict[str, Any]) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        raise InvalidRequest(error) from None
-
-
-def deps(*names: str) -> dict[str, Any]:
-    """The service dependencies a call takes, from the app's runtime."""
-    every = runtime().deps()
-    return {name: every[name] for name in names} if names else every
 
 
 def render(followup: FollowUp) -> dict[str, Any]:
