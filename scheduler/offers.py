@@ -241,6 +241,13 @@ def expire_offers(*, store: Store, clock: Clock) -> int:
     return len(offers)
 
 
+def open_offer_or_raise(token: str, *, store: Store, settings: Settings, clock: Clock) -> Offer:
+    """The offer a link shows: BadToken, OfferExpired or OfferUsed when it cannot book."""
+    offer = get_offer_or_raise(store, read_offer_token(token, settings=settings, clock=clock))
+    _ensure_open(offer, clock.now())
+    return offer
+
+
 def get_offer_or_raise(store: Store, offer_id: str) -> Offer:
     with store.reading() as session:
         offer = session.get(Offer, offer_id)

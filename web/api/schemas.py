@@ -24,6 +24,7 @@ from pydantic import (
 from scheduler.availability import Interval
 from scheduler.booking import Proposal
 from scheduler.log import LogRecord
+from scheduler.offers import SentOffer, open_slots
 from scheduler.requests import Email, NoNextStep
 from scheduler.spoken import local_label, spoken_offer, spoken_slot
 from scheduler.store.models import FollowUp, Step
@@ -173,6 +174,23 @@ class FollowUpOut(_Out):
                              event_id=e.event_id) for e in followup.events],
             created_at=followup.created_at, updated_at=followup.updated_at,
             manage_url=manage_url)
+
+
+# Offers
+
+class OfferOut(_Out):
+    id: str
+    url: str = Field(description="The prospect's link; it was also emailed to them.")
+    slots: list[SlotOut] = Field(description="The held slots, in the prospect's zone too.")
+    expires_at: UTCTime
+
+    @classmethod
+    def from_domain(cls, sent: SentOffer, *, rep_timezone: str,
+                    now: datetime | None = None) -> OfferOut:
+        zones = {"prospect_timezone": sent.offer.prospect.timezone,
+                 "rep_timezone": rep_timezone, "now": now}
+        return cls(id=sent.offer.id, url=sent.url, expires_at=sent.offer.expires_at,
+                   slots=[SlotOut.from_slot(slot, **zones) for slot in open_slots(sent.offer)])
 
 
 # The call that ended without a next step

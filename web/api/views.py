@@ -20,7 +20,14 @@ from scheduler.booking import (
     reschedule_followup,
 )
 from scheduler.log import LogRecord, export_csv, list_entries
-from scheduler.requests import BookingRequest, FollowUpPatch, NoNextStep, ProposalRequest
+from scheduler.offers import create_offer
+from scheduler.requests import (
+    BookingRequest,
+    FollowUpPatch,
+    NoNextStep,
+    OfferRequest,
+    ProposalRequest,
+)
 from scheduler.store.models import FollowUp
 from web.api import bp
 from web.api.openapi import openapi_document
@@ -31,6 +38,7 @@ from web.api.schemas import (
     LogPosition,
     LogQuery,
     NoNextStepOut,
+    OfferOut,
     ProposalOut,
     TimezoneGuessOut,
     TimezoneQuery,
@@ -112,6 +120,14 @@ def change_followup(followup_id: str):
         followup = mark_steps_done(followup_id, [(s.index, s.done) for s in patch.steps or ()],
                                    rep_id=g.rep.id, **deps("store", "clock"))
     return render(followup)
+
+
+@bp.post("/offers")
+@token_required
+def create_offer_link():
+    sent = create_offer(json_body(OfferRequest), rep=g.rep, **deps())
+    return OfferOut.from_domain(sent, rep_timezone=g.rep.timezone,
+                                now=runtime().clock.now()).model_dump(mode="json"), 201
 
 
 @bp.post("/calls/no-next-step")

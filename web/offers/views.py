@@ -1,3 +1,154 @@
+"""The prospect's pages. No account: the signed link is the key. GET only shows; picking,
+rescheduling and cancelling are POSTs with CSRF. Link problems get their own page and 4xx."""
+
 from __future__ import annotations
 
-from web.offers import bp  # noqa: F401  (routes land with the offer pages)
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from flask import Response, redirect, render_template, request, url_for
+
+from scheduler.availability import Interval
+from scheduler.booking import (
+    LIVE_STATUSES,
+    cancel_followup,
+    get_followup_or_raise,
+    propose_slots,
+    reschedule_followup,
+)
+from scheduler.errors import InvalidInput, SchedulerError
+from scheduler.events import followup_event
+from scheduler.invites import build_ics
+from scheduler.offers import (
+    accept_offer,
+    followup_token,
+    open_offer_or_raise,
+    open_slots,
+    read_followup_token,
+)
+from scheduler.plans import describe_plan, plan_from_dict
+from scheduler.requests import ProposalRequest, ProspectIn
+from web.errors import status_for
+from web.extensions import limiter
+from web.offers import bp
+from web.runtime import deps, runtime
+
+# One link is opened by one prospect, maybe a colleague or two: generous, but it stops a
+# script hammering one token from many addresses.
+LINK_LIMIT = "100 per minute"
+TITLES = {400: "This link is not valid", 409: "Already booked", 410: "This link has expired"}
+
+
+def _public_limit() -> str:
+    return runtime().settings.public_rate_limit
+
+
+def _token_key() -> str:
+    return f"token:{request.view_args.get('token', '')}" if request.view_args else "token:"
+
+
+public = limiter.shared_limit(_public_limit, scope="public")
+per_link = limiter.shared_limit(LINK_LIMIT, scope="link", key_func=_token_key)
+
+
+@bp.errorhandler(SchedulerError)
+def link_problem(error: SchedulerError):
+    status = status_for(error)
+    return render_template("offers/problem.html", title=TITLES.get(status, "Sorry"),
+                           message=error.message, field=error.field), status
+
+
+@bp.get("/o/<token>")
+@public
+@per_link
+def offer(token: str):
+    offer = open_offer_or_raise(token, **deps("store", "settings", "clock"))
+    plan = describe_plan(plan_from_dict(offer.plan), {"rep": offer.rep.name,
+                                                      "prospect": offer.prospect.name})
+    return render_template("offers/offer.html", offer=offer, slots=open_slots(offer),
+                           plan=plan, token=token)
+
+
+@bp.post("/o/<token>")
+@public
+@per_link
+def pick(token: str):
+    followup = accept_offer(token, _chosen_start(), **deps())
+    return redirect(url_for("offers.followup", token=_manage_token(followup.id)), 303)
+
+
+@bp.get("/f/<token>")
+@public
+def followup(token: str):
+    followup = _followup(token)
+    choices: list[Interval] = []
+    if followup.status in LIVE_STATUSES:
+        choices = [slot for slot in propose_slots(
+            ProposalRequest(prospect=_prospect(followup), step_type=followup.step_type,
+                            duration_minutes=int((followup.end - followup.start)
+                                                 / timedelta(minutes=1)),
+                            helpers=[h.email for h in followup.helpers], count=5),
+            rep=followup.rep, **deps("store", "calendars", "clock", "settings")).slots
+            if slot.start != followup.start]
+    return render_template("offers/followup.html", followup=followup, token=token,
+                           choices=choices, links=_calendar_links(followup))
+
+
+@bp.post("/f/<token>/reschedule")
+@public
+def reschedule(token: str):
+    followup = _followup(token)
+    reschedule_followup(followup.id, _chosen_start(), actor="prospect", rep_id=None, **deps())
+    return redirect(url_for("offers.followup", token=token), 303)
+
+
+@bp.post("/f/<token>/cancel")
+@public
+def cancel(token: str):
+    followup = _followup(token)
+    cancel_followup(followup.id, actor="prospect", rep_id=None,
+                    **deps("store", "calendars", "clock", "jobs"), reason="by the prospect")
+    return redirect(url_for("offers.followup", token=token), 303)
+
+
+@bp.get("/f/<token>/invite.ics")
+@public
+def invite(token: str):
+    followup = _followup(token)
+    method = "CANCEL" if followup.status == "cancelled" else "REQUEST"
+    body = build_ics(followup_event(followup, calendar_id=followup.rep.email), method=method,
+                     stamp=runtime().clock.now())
+    return Response(body, mimetype="text/calendar",
+                    headers={"Content-Disposition": 'attachment; filename="invite.ics"'})
+
+
+def _followup(token: str):
+    followup_id = read_followup_token(token, **deps("settings", "clock"))
+    return get_followup_or_raise(runtime().store, followup_id)
+
+
+def _manage_token(followup_id: str) -> str:
+    return followup_token(followup_id, **deps("settings", "clock"))
+
+
+def _chosen_start() -> datetime:
+    try:
+        return datetime.fromisoformat(request.form.get("start", "").replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput("pick one of the times", field="start") from None
+
+
+def _prospect(followup) -> ProspectIn:
+    prospect = followup.prospect
+    return ProspectIn(name=prospect.name, email=prospect.email, timezone=prospect.timezone)
+
+
+def _calendar_links(followup) -> dict[str, str]:
+    """'Add to Google / Outlook' for people whose mail does not read the .ics."""
+    start, end = followup.start, followup.end
+    google = "https://calendar.google.com/calendar/render?" + urlencode({
+        "action": "TEMPLATE", "text": followup.title,
+        "dates": f"{start:%Y%m%dT%H%M%SZ}/{end:%Y%m%dT%H%M%SZ}"})
+    outlook = "https://outlook.office.com/calendar/0/deeplink/compose?" + urlencode({
+        "subject": followup.title, "startdt": start.isoformat(), "enddt": end.isoformat()})
+    return {"google": google, "outlook": outlook}

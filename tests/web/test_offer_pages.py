@@ -1,0 +1,166 @@
+"""Offer links end to end through the app: the rep sends one by API, the prospect picks,
+moves and cancels on the pages; broken links get their own 4xx page, never a 500."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import select
+
+from scheduler.store.models import FollowUp, LogEntry
+from tests.web.api_support import PROSPECT, plan, proposal
+
+
+@pytest.fixture
+def pages(app, client):
+    """The prospect's browser: no session, CSRF off (one test below keeps it on)."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    return client
+
+
+def send_offer(api, **overrides):
+    response = api.post("/offers", json={"prospect": dict(PROSPECT), "plan": plan(),
+                                         "duration_minutes": 30, **overrides})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def path(url: str) -> str:
+    return urlsplit(url).path
+
+
+def followups(runtime):
+    with runtime.store.reading() as session:
+        return session.scalars(select(FollowUp)).all()
+
+
+def kinds(runtime):
+    with runtime.store.reading() as session:
+        return [e.kind for e in session.scalars(select(LogEntry).order_by(LogEntry.id))]
+
+
+def test_an_offer_holds_its_slots_and_answers_in_the_shape_of_api_md(api, runtime):
+    offer = send_offer(api)
+
+    assert set(offer) == {"id", "url", "slots", "expires_at"}
+    assert offer["url"].startswith("http://nextstep.test/o/")
+    assert len(offer["slots"]) == 3
+    assert offer["expires_at"] == "2026-11-24T14:00:00Z"  # 24 h from the test clock
+    held = {slot["start"] for slot in offer["slots"]}
+    again = api.post("/proposals", json=proposal()).get_json()["proposals"]
+    assert held.isdisjoint(slot["start"] for slot in again)
+
+
+def test_the_prospect_picks_a_slot_and_the_link_is_then_used(api, pages, runtime):
+    offer = send_offer(api)
+    page = pages.get(path(offer["url"]))
+    assert page.status_code == 200
+    assert "Riley Rivera" in page.text and "send the security questionnaire" in page.text
+    chosen = offer["slots"][1]["start"]
+
+    picked = pages.post(path(offer["url"]), data={"start": chosen})
+
+    assert picked.status_code == 303 and "/f/" in picked.headers["Location"]
+    [followup] = followups(runtime)
+    assert followup.start.isoformat().replace("+00:00", "Z") == chosen
+    again = pages.post(path(offer["url"]), data={"start": offer["slots"][0]["start"]})
+    assert again.status_code == 409 and "already booked" in again.text
+    assert pages.get(path(offer["url"])).status_code == 409
+    assert kinds(runtime)[:3] == ["offer.sent", "followup.booked", "offer.accepted"]
+
+
+def test_showing_the_offer_books_nothing(api, pages, runtime):
+    offer = send_offer(api)
+    for _ in range(3):
+        assert pages.get(path(offer["url"])).status_code == 200
+    assert followups(runtime) == []
+
+
+def test_a_tampered_link_is_a_400_page(api, pages):
+    offer = send_offer(api)
+    broken = path(offer["url"])[:-3] + "xyz"
+    answer = pages.get(broken)
+    assert answer.status_code == 400 and "not valid" in answer.text
+    assert answer.mimetype == "text/html"
+
+
+def test_a_link_past_its_expiry_is_a_410_page(api, pages, runtime):
+    offer = send_offer(api, expires_in_minutes=60)
+    runtime.clock.advance(timedelta(minutes=60, seconds=1))
+
+    assert pages.get(path(offer["url"])).status_code == 410
+    picked = pages.post(path(offer["url"]), data={"start": offer["slots"][0]["start"]})
+    assert picked.status_code == 410
+    assert followups(runtime) == []
+
+
+def test_a_time_not_on_offer_is_refused(api, pages, runtime):
+    offer = send_offer(api)
+    answer = pages.post(path(offer["url"]), data={"start": "2026-11-30T15:00:00Z"})
+    assert answer.status_code == 422 and followups(runtime) == []
+    assert pages.post(path(offer["url"]), data={"start": "soon"}).status_code == 422
+
+
+def test_the_prospect_moves_then_cancels_with_updated_invites(api, pages, runtime):
+    offer = send_offer(api)
+    manage = pages.post(path(offer["url"]), data={"start": offer["slots"][0]["start"]})
+    manage_path = manage.headers["Location"]
+    page = pages.get(manage_path)
+    assert page.status_code == 200 and "Download the invite" in page.text
+    other = page.text.split('name="start" value="')[1].split('"')[0]
+
+    moved = pages.post(manage_path + "/reschedule", data={"start": other})
+
+    assert moved.status_code == 303
+    [followup] = followups(runtime)
+    assert (followup.status, followup.sequence) == ("rescheduled", 1)
+    ics = Calendar.from_ical(pages.get(manage_path + "/invite.ics").data)
+    assert ics["METHOD"] == "REQUEST"
+
+    assert pages.post(manage_path + "/cancel").status_code == 303
+    [followup] = followups(runtime)
+    assert followup.status == "cancelled"
+    assert "Cancelled" in pages.get(manage_path).text
+    assert Calendar.from_ical(pages.get(manage_path + "/invite.ics").data)["METHOD"] == "CANCEL"
+    assert kinds(runtime)[-2:] == ["followup.rescheduled", "followup.cancelled"]
+
+
+def test_fifty_concurrent_picks_book_exactly_once(api, app, runtime):
+    app.config["WTF_CSRF_ENABLED"] = False
+    offer = send_offer(api)
+    start = offer["slots"][0]["start"]
+    barrier = threading.Barrier(50)
+    statuses: list[int] = []
+
+    def pick(n: int) -> None:
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.post(path(offer["url"]), data={"start": start},
+                                    environ_base={"REMOTE_ADDR": f"127.0.1.{n}"}).status_code)
+
+    threads = [threading.Thread(target=pick, args=(n,)) for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == [303] + [409] * 49
+    assert len(followups(runtime)) == 1
+
+
+def test_a_pick_without_the_csrf_token_is_refused(api, client, runtime):
+    offer = send_offer(api)
+    answer = client.post(path(offer["url"]), data={"start": offer["slots"][0]["start"]})
+    assert answer.status_code == 400 and followups(runtime) == []
+
+
+def test_rapid_posts_from_one_address_are_limited(api, pages, runtime):
+    offer = send_offer(api)
+    statuses = [pages.post(path(offer["url"]), data={"start": "soon"}).status_code
+                for _ in range(35)]
+    assert statuses[:30] == [422] * 30
+    assert set(statuses[30:]) == {429}
