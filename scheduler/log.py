@@ -151,3 +151,19 @@ def get_record(session: Session, entry_id: int) -> LogRecord | None:
 def _record(entry: LogEntry) -> LogRecord:
     return LogRecord(id=entry.id, at=entry.at, kind=entry.kind, rep_id=entry.rep_id,
                      followup_id=entry.followup_id, data=dict(entry.data or {}))
+
+
+def recent_entries(store: Store, *, rep_id: int, kind: str | None = None,
+                   since: datetime | None = None, until: datetime | None = None,
+                   limit: int = 100) -> list[LogRecord]:
+    """A rep's entries newest first, for the log page (reading, not cursor paging)."""
+    query = (select(LogEntry).where(LogEntry.rep_id == rep_id)
+             .order_by(LogEntry.id.desc()).limit(limit))
+    if kind:
+        query = query.where(LogEntry.kind == kind)
+    if since is not None:
+        query = query.where(LogEntry.at >= since)
+    if until is not None:
+        query = query.where(LogEntry.at < until)
+    with store.reading() as session:
+        return [_record(entry) for entry in session.scalars(query)]

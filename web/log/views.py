@@ -1,12 +1,60 @@
 from __future__ import annotations
 
-from flask import render_template
-from flask_login import login_required
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 
+from flask import Response, render_template, request, stream_with_context
+from flask_login import current_user, login_required
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from scheduler.log import KINDS, export_csv, recent_entries
 from web.log import bp
+from web.runtime import runtime
+
+
+class LogFilter(BaseModel):
+    """The page's query string: every field optional, a bad one is named on the page."""
+
+    model_config = ConfigDict(extra="ignore")
+    kind: Literal[KINDS] | None = None  # type: ignore[valid-type]
+    from_: date | None = None
+    to: date | None = None
+
+    def bounds(self) -> dict:
+        def start(day: date | None) -> datetime | None:
+            return None if day is None else datetime.combine(day, time(), UTC)
+        return {"kind": self.kind, "since": start(self.from_),
+                "until": start(self.to + timedelta(days=1)) if self.to else None}
+
+
+def _filter() -> tuple[LogFilter, list[str]]:
+    raw = {key: value for key, value in request.args.items() if value}
+    if "from" in raw:
+        raw["from_"] = raw.pop("from")
+    try:
+        return LogFilter.model_validate(raw), []
+    except ValidationError as error:
+        fields = sorted({str(e["loc"][0]).rstrip("_") for e in error.errors()})
+        return LogFilter(), fields
 
 
 @bp.get("/log")
 @login_required
 def index():
-    return render_template("log/index.html")
+    query, bad_fields = _filter()
+    records = recent_entries(runtime().store, rep_id=current_user.user.id, **query.bounds())
+    return render_template("log/index.html", records=records, kinds=KINDS, query=query,
+                           bad_fields=bad_fields, args=request.args), 422 if bad_fields else 200
+
+
+@bp.get("/log/export.csv")
+@login_required
+def export():
+    query, bad_fields = _filter()
+    if bad_fields:
+        return Response(f"invalid filter: {', '.join(bad_fields)}\n", status=422,
+                        mimetype="text/plain")
+    records = recent_entries(runtime().store, rep_id=current_user.user.id, limit=1000,
+                             **query.bounds())
+    return Response(stream_with_context(export_csv(records)), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="nextstep-log.csv"'})
