@@ -161,6 +161,6 @@ class OfferRequest(_Strict):
                      AfterValidator(_one_line)] | None = None
     step_type: StepType = "meeting"
     plan: dict[str, Any]
-    slots: list[AwareDatetime] | None = Field(default=None, min_length=1, max_length=10)
+    slots: list[Instant] | None = Field(default=None, min_length=1, max_length=10)
     count: int = Field(default=3, ge=1, le=10)
     expires_in_minutes: int | None = Field(default=None, ge=5, le=60 * 24 * 30)
