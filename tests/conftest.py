@@ -147,3 +147,32 @@ def pg_runtime(postgres_url, tmp_path, clock):
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     yield built
     built.store.dispose()
+
+
+# --- People: a rep who can sign in, two helpers, an API token --------------------------
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def rep(make_rep, runtime):
+    from scheduler.accounts import set_password
+
+    user = make_rep("riley@example.com", name="Riley Rivera", timezone="America/New_York")
+    set_password(runtime.store, user.email, PASSWORD)
+    return user
+
+
+@pytest.fixture
+def helpers(make_rep):
+    return [make_rep("lee@example.com", name="Lee Chen", timezone="America/Chicago"),
+            make_rep("sam@example.com", name="Sam Okafor", timezone="Europe/London")]
+
+
+@pytest.fixture
+def token(rep, runtime) -> str:
+    from scheduler.accounts import create_api_token
+
+    return create_api_token(runtime.store, rep.email, clock=runtime.clock)
+
+

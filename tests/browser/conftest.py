@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from scheduler.accounts import create_api_token, set_password
 from scheduler.jobs import InlineJobs
+from tests.conftest import PASSWORD
 from web.app import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -19,8 +19,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-PASSWORD = "correct horse battery"
-
 pytestmark = pytest.mark.browser
 
 
@@ -58,24 +56,6 @@ def live_server(live_app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
-
-
-@pytest.fixture
-def rep(make_rep, runtime):
-    user = make_rep("riley@example.com", name="Riley Rivera", timezone="America/New_York")
-    set_password(runtime.store, user.email, PASSWORD)
-    return user
-
-
-@pytest.fixture
-def helpers(make_rep):
-    return [make_rep("lee@example.com", name="Lee Chen", timezone="America/Chicago"),
-            make_rep("sam@example.com", name="Sam Okafor", timezone="Europe/London")]
-
-
-@pytest.fixture
-def token(rep, runtime) -> str:
-    return create_api_token(runtime.store, rep.email, clock=runtime.clock)
 
 
 @pytest.fixture

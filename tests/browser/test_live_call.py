@@ -161,7 +161,7 @@ def test_a_prospect_named_like_a_script_is_shown_as_text(page, sign_in, runtime,
 
 
 def test_the_screen_fits_a_phone(browser, live_server, rep, screenshot):
-    from tests.browser.conftest import PASSWORD
+    from tests.conftest import PASSWORD
 
     context = browser.new_context(viewport={"width": 390, "height": 844},
                                   timezone_id="America/New_York")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.accounts import create_api_token, set_password
 from scheduler.jobs import InlineJobs
+from tests.conftest import PASSWORD
 from web.app import create_app
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -24,24 +22,6 @@ def app(runtime):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-@pytest.fixture
-def rep(make_rep, runtime):
-    user = make_rep("riley@example.com", name="Riley Rivera", timezone="America/New_York")
-    set_password(runtime.store, user.email, PASSWORD)
-    return user
-
-
-@pytest.fixture
-def helpers(make_rep):
-    return [make_rep("lee@example.com", name="Lee Chen", timezone="America/Chicago"),
-            make_rep("sam@example.com", name="Sam Okafor", timezone="Europe/London")]
-
-
-@pytest.fixture
-def token(rep, runtime) -> str:
-    return create_api_token(runtime.store, rep.email, clock=runtime.clock)
 
 
 @pytest.fixture
