@@ -10,9 +10,9 @@ Design points every adapter honours:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ClassVar, Protocol, runtime_checkable
 
 from scheduler.availability import Interval
@@ -89,6 +89,20 @@ class BusyResult:
 
     busy: dict[str, list[Interval]]
     errors: dict[str, str] = field(default_factory=dict)
+
+
+def chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    """Calendar ids in groups a provider accepts per free/busy call."""
+    for index in range(0, len(items), size):
+        yield items[index:index + size]
+
+
+def pieces(window: Interval, span: timedelta) -> Iterator[Interval]:
+    """The window cut into spans no longer than a provider answers per query."""
+    start = window.start
+    while start < window.end:
+        yield Interval(start, min(start + span, window.end))
+        start += span
 
 
 @runtime_checkable

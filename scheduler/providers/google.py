@@ -56,6 +56,8 @@ from scheduler.providers.base import (
     ChangeSet,
     EventChange,
     EventRef,
+    chunks,
+    pieces,
 )
 from scheduler.settings import Settings
 
@@ -123,8 +125,8 @@ class GoogleCalendar:
         ids = list(dict.fromkeys(calendar_ids))
         found: dict[str, list[Interval]] = {cid: [] for cid in ids}
         errors: dict[str, str] = {}
-        for chunk in _chunks(ids, FREEBUSY_CALENDARS):
-            for piece in _pieces(window, FREEBUSY_SPAN):
+        for chunk in chunks(ids, FREEBUSY_CALENDARS):
+            for piece in pieces(window, FREEBUSY_SPAN):
                 answer = self._execute(self._service.freebusy().query(body={
                     "timeMin": _rfc3339(piece.start), "timeMax": _rfc3339(piece.end),
                     "timeZone": "UTC", "items": [{"id": cid} for cid in chunk]}))
@@ -341,18 +343,6 @@ def _naive_utc(value: str | None) -> datetime | None:
         return None
     moment = datetime.fromisoformat(value)
     return (moment.astimezone(UTC) if moment.tzinfo else moment).replace(tzinfo=None)
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for index in range(0, len(items), size):
-        yield items[index:index + size]
-
-
-def _pieces(window: Interval, span: timedelta) -> Iterator[Interval]:
-    start = window.start
-    while start < window.end:
-        yield Interval(start, min(start + span, window.end))
-        start += span
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -46,6 +46,8 @@ from scheduler.providers.base import (
     ChangeSet,
     EventChange,
     EventRef,
+    chunks,
+    pieces,
 )
 from scheduler.providers.outlook_oauth import CONSUMER_TENANT, GraphTokens
 from scheduler.settings import Settings
@@ -128,8 +130,8 @@ class OutlookCalendar:
         by_lower = {cid.lower(): cid for cid in ids}
         found: dict[str, set[Interval]] = {cid: set() for cid in ids}
         errors: dict[str, str] = {}
-        for chunk in _chunks(ids, SCHEDULES_PER_CALL):
-            for piece in _pieces(window, SCHEDULE_SPAN):
+        for chunk in chunks(ids, SCHEDULES_PER_CALL):
+            for piece in pieces(window, SCHEDULE_SPAN):
                 response, outcome = self._send(
                     "POST", self._url("me/calendar/getSchedule"), allow={Outcome.DENIED},
                     json={"schedules": chunk, "startTime": _wire_time(piece.start),
@@ -334,18 +336,6 @@ def _retry_after(response: requests.Response) -> float | None:
         return max(0.0, float(response.headers.get("Retry-After", "")))
     except ValueError:
         return None
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for index in range(0, len(items), size):
-        yield items[index:index + size]
-
-
-def _pieces(window: Interval, span: timedelta) -> Iterator[Interval]:
-    start = window.start
-    while start < window.end:
-        yield Interval(start, min(start + span, window.end))
-        start += span
 
 
 def _wire_time(moment: datetime) -> dict[str, str]:
