@@ -14,10 +14,13 @@ PLAN_ROWS = 3
 
 
 def input_name(field: str | None) -> str | None:
-    """'plan.steps.0.due' -> 'steps-0-due'; 'prospect.email' -> 'prospect-email'."""
+    """'plan.steps.0.due' -> 'steps-0-due'; 'prospect.email' -> 'prospect-email'; the
+    booking's 'start' is the slot the rep picked."""
     if not field:
         return None
-    return field.removeprefix("plan.").replace(".", "-").replace("start", "slot")
+    if field == "start":
+        return "slot"
+    return field.removeprefix("plan.").replace(".", "-")
 
 
 def prospect(form: MultiDict) -> dict[str, Any]:
