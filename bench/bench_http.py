@@ -35,6 +35,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -269,14 +270,14 @@ def figures(kind: str, result: dict[str, Any]) -> Iterator[tuple[str, float, str
     yield f"http.{kind}.errors", statuses.get("error", 0), "connections"
 
 
-def run() -> Iterator[tuple[str, float, str]]:
-    if not postgres_reachable():
-        print("http: skipped, PostgreSQL is not reachable at 127.0.0.1:5432", flush=True)
-        return
+@contextmanager
+def served(prefix: str) -> Iterator[tuple[str, int, str]]:
+    """Seeded throw-away database and gunicorn on it: yields (database url, port, token);
+    everything is stopped and dropped afterwards."""
     name, url = create_database()
     server = None
     try:
-        with tempfile.TemporaryDirectory(prefix="nextstep-bench-") as scratch:
+        with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
             env = {"DATABASE_URL": url, "NEXTSTEP_SECRET_KEY": uuid.uuid4().hex,
                    "NEXTSTEP_OUTBOX_DIR": f"{scratch}/outbox",
                    "NEXTSTEP_INSTANCE_DIR": scratch,
@@ -285,16 +286,22 @@ def run() -> Iterator[tuple[str, float, str]]:
             port = free_port()
             server = start_gunicorn(port, env, Path(scratch) / "gunicorn.log")
             wait_until_up(port, server)
-            yield "http.setup.cores", os.cpu_count() or 0, "cores"
-            yield "http.setup.connections", CONNECTIONS, "connections"
-            for kind in ("proposals", "followups"):
-                yield from figures(kind, load(port, token, kind))
-            stop(server)
-            server = None
+            yield url, port, token
     finally:
         if server is not None:
             stop(server)
         drop_database(name)
+
+
+def run() -> Iterator[tuple[str, float, str]]:
+    if not postgres_reachable():
+        print("http: skipped, PostgreSQL is not reachable at 127.0.0.1:5432", flush=True)
+        return
+    with served("nextstep-bench-") as (_url, port, token):
+        yield "http.setup.cores", os.cpu_count() or 0, "cores"
+        yield "http.setup.connections", CONNECTIONS, "connections"
+        for kind in ("proposals", "followups"):
+            yield from figures(kind, load(port, token, kind))
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["drive"]:

@@ -12,28 +12,20 @@ from __future__ import annotations
 
 import http.client
 import json
-import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from bench.bench_http import (
     BUSY_DAYS,
     HELPERS,
     PROSPECTS,
     REP,
-    create_database,
-    drop_database,
-    free_port,
     postgres_reachable,
-    seed,
-    start_gunicorn,
-    stop,
-    wait_until_up,
+    served,
 )
 
 ATTEMPTS = 200
@@ -109,30 +101,14 @@ def run() -> Iterator[tuple[str, float, str]]:
     if not postgres_reachable():
         print("race: skipped, PostgreSQL is not reachable at 127.0.0.1:5432", flush=True)
         return
-    name, url = create_database()
-    server = None
-    try:
-        with tempfile.TemporaryDirectory(prefix="nextstep-race-") as scratch:
-            env = {"DATABASE_URL": url, "NEXTSTEP_SECRET_KEY": uuid.uuid4().hex,
-                   "NEXTSTEP_OUTBOX_DIR": f"{scratch}/outbox", "NEXTSTEP_INSTANCE_DIR": scratch,
-                   "NEXTSTEP_BASE_URL": "http://127.0.0.1"}
-            token = seed(url, env)
-            port = free_port()
-            server = start_gunicorn(port, env, Path(scratch) / "gunicorn.log")
-            wait_until_up(port, server)
-            # Past the seeded busy data, on the hour: free for all three.
-            start = (datetime.now(UTC) + timedelta(days=BUSY_DAYS + 5)).replace(
-                hour=15, minute=0, second=0, microsecond=0)
-            started = time.monotonic()
-            statuses = race(port, token, start)
-            elapsed = time.monotonic() - started
-            events = calendar_events(url, start)
-            stop(server)
-            server = None
-    finally:
-        if server is not None:
-            stop(server)
-        drop_database(name)
+    with served("nextstep-race-") as (url, port, token):
+        # Past the seeded busy data, on the hour: free for all three.
+        start = (datetime.now(UTC) + timedelta(days=BUSY_DAYS + 5)).replace(
+            hour=15, minute=0, second=0, microsecond=0)
+        started = time.monotonic()
+        statuses = race(port, token, start)
+        elapsed = time.monotonic() - started
+        events = calendar_events(url, start)
     yield "race.attempts", ATTEMPTS, "requests"
     yield "race.booked_201", statuses.get("201", 0), "responses"
     yield "race.slot_taken_409", statuses.get("409", 0), "responses"
