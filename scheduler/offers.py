@@ -5,23 +5,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler.availability import Interval
 from scheduler.booking import (
+    LIVE_STATUSES,
     Jobs,
     Meeting,
     check_no_clash,
     default_title,
     ensure_free,
+    get_followup_or_raise,
     insert_followup,
     propose_slots,
     release_expired_holds,
+    reschedule_followup,
     resolve_helpers,
     upsert_prospect,
 )
@@ -44,6 +48,10 @@ from scheduler.store.models import FollowUp, Hold, Offer, OutboxMessage, Reserva
 
 OFFER_SALT = "nextstep.offer.v1"
 FOLLOWUP_SALT = "nextstep.followup.v1"
+RESCHEDULE_CHECKED = 9  # the page shows 5; a pick is valid among the best 9 at POST time
+# A follow-up link outlives its meeting by a while (the prospect looks the time up again),
+# but not for ever: a leaked old link should stop working.
+FOLLOWUP_LINK_DAYS = 400
 
 
 class _ClockSigner(TimestampSigner):
@@ -72,7 +80,7 @@ def read_offer_token(token: str, *, settings: Settings, clock: Clock) -> str:
     try:
         payload, signed_at = _serializer(settings, clock, OFFER_SALT).loads(
             token, return_timestamp=True)
-    except BadSignature:
+    except BadData:
         raise BadToken("this link is not valid; ask for a new one", field="token") from None
     if not isinstance(payload, dict) or "offer" not in payload:
         raise BadToken("this link is not valid; ask for a new one", field="token")
@@ -87,8 +95,11 @@ def followup_token(followup_id: str, *, settings: Settings, clock: Clock) -> str
 
 def read_followup_token(token: str, *, settings: Settings, clock: Clock) -> str:
     try:
-        return str(_serializer(settings, clock, FOLLOWUP_SALT).loads(token))
-    except BadSignature:
+        return str(_serializer(settings, clock, FOLLOWUP_SALT).loads(
+            token, max_age=int(timedelta(days=FOLLOWUP_LINK_DAYS).total_seconds())))
+    except SignatureExpired:
+        raise OfferExpired("this link has expired", field="token") from None
+    except BadData:
         raise BadToken("this link is not valid", field="token") from None
 
 
@@ -113,9 +124,11 @@ def create_offer(request: OfferRequest, *, rep: User, store: Store, calendars: C
     if not starts:
         raise SlotTaken("no free time to offer in the search window", field="slots")
     meetings = []
-    for index, start in enumerate(sorted(starts)):
+    for index, start in enumerate(starts):
         if start < now:
             raise InvalidInput("this slot is in the past", field=f"slots.{index}")
+    _ensure_apart(starts, duration)
+    for index, start in enumerate(starts):
         meeting = Meeting(rep=rep, helpers=helpers, prospect=request.prospect, start=start,
                           end=start + duration, title="", step_type=request.step_type,
                           plan=plan)
@@ -215,6 +228,38 @@ def accept_offer(token: str, start: datetime, *, store: Store, calendars: Calend
     return followup
 
 
+def reschedule_choices(followup: FollowUp, *, store: Store, calendars: Calendars, clock: Clock,
+                       settings: Settings, count: int = 5) -> list[Interval]:
+    """The times a prospect may move their follow-up to: what a proposal for the same people
+    and length offers now (the rep's hours, the prospect's daytime), its own time excepted."""
+    prospect = followup.prospect
+    minutes = int((followup.end - followup.start) / timedelta(minutes=1))
+    proposal = propose_slots(
+        ProposalRequest(prospect=ProspectIn(name=prospect.name, email=prospect.email,
+                                            timezone=prospect.timezone),
+                        step_type=followup.step_type, duration_minutes=minutes,
+                        helpers=[h.email for h in followup.helpers], count=count + 1),
+        rep=followup.rep, store=store, calendars=calendars, clock=clock, settings=settings)
+    return [slot for slot in proposal.slots if slot.start != followup.start][:count]
+
+
+def reschedule_by_prospect(followup_id: str, start: datetime, *, store: Store,
+                           calendars: Calendars, clock: Clock, settings: Settings,
+                           jobs: Jobs) -> FollowUp:
+    """The prospect moves their follow-up, but only to a time Nextstep would propose: the
+    page has no account behind it, so it must not book the rep at 3 a.m. or on a Sunday.
+    Checked against a wider list than the page shows, so a slot taken meanwhile elsewhere
+    does not push the prospect's pick out of the list."""
+    current = get_followup_or_raise(store, followup_id)
+    if current.status in LIVE_STATUSES:
+        allowed = reschedule_choices(current, store=store, calendars=calendars, clock=clock,
+                                     settings=settings, count=RESCHEDULE_CHECKED)
+        if all(slot.start != start for slot in allowed):
+            raise InvalidInput("that time is no longer offered; pick another", field="start")
+    return reschedule_followup(followup_id, start, actor="prospect", rep_id=None, store=store,
+                               calendars=calendars, clock=clock, settings=settings, jobs=jobs)
+
+
 def withdraw_offer(offer_id: str, *, rep_id: int, store: Store, clock: Clock) -> Offer:
     now = clock.now()
     with store.transaction() as session:
@@ -263,6 +308,15 @@ def offer_followup(store: Store, offer_id: str) -> FollowUp | None:
 
 def open_slots(offer: Offer) -> list[Interval]:
     return [Interval(h.start, h.end) for h in offer.holds if h.released_at is None]
+
+
+def _ensure_apart(starts: list[datetime], duration: timedelta) -> None:
+    """Offered slots are alternatives: two that overlap would hold the same time twice."""
+    order = sorted(range(len(starts)), key=lambda i: starts[i])
+    for before, after in pairwise(order):
+        if starts[after] < starts[before] + duration:
+            raise InvalidInput("this slot overlaps another offered slot",
+                               field=f"slots.{after}")
 
 
 def _ensure_open(offer: Offer, now: datetime) -> None:

@@ -4,15 +4,18 @@ moves and cancels on the pages; broken links get their own 4xx page, never a 500
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from scheduler.store.models import FollowUp, LogEntry
+from scheduler.accounts import add_user, create_api_token
+from scheduler.jobs import InlineJobs
+from scheduler.store.models import FollowUp, LocalEvent, LogEntry, Offer
 from tests.web.api_support import PROSPECT, plan, proposal
+from web.app import create_app
 
 
 @pytest.fixture
@@ -129,27 +132,90 @@ def test_the_prospect_moves_then_cancels_with_updated_invites(api, pages, runtim
     assert kinds(runtime)[-2:] == ["followup.rescheduled", "followup.cancelled"]
 
 
-def test_fifty_concurrent_picks_book_exactly_once(api, app, runtime):
+def pick_concurrently(app, url: str, start: str, *, clients: int = 50) -> list[int]:
+    """`clients` prospects' browsers POST the same pick at the same instant."""
     app.config["WTF_CSRF_ENABLED"] = False
-    offer = send_offer(api)
-    start = offer["slots"][0]["start"]
-    barrier = threading.Barrier(50)
+    barrier = threading.Barrier(clients)
     statuses: list[int] = []
 
     def pick(n: int) -> None:
         client = app.test_client()
         barrier.wait()
-        statuses.append(client.post(path(offer["url"]), data={"start": start},
+        statuses.append(client.post(path(url), data={"start": start},
                                     environ_base={"REMOTE_ADDR": f"127.0.1.{n}"}).status_code)
 
-    threads = [threading.Thread(target=pick, args=(n,)) for n in range(50)]
+    threads = [threading.Thread(target=pick, args=(n,)) for n in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return statuses
 
+
+def test_fifty_concurrent_picks_book_exactly_once(api, app, runtime):
+    offer = send_offer(api)
+    statuses = pick_concurrently(app, offer["url"], offer["slots"][0]["start"])
     assert sorted(statuses) == [303] + [409] * 49
     assert len(followups(runtime)) == 1
+
+
+def test_fifty_concurrent_picks_book_exactly_once_on_postgresql(pg_runtime):
+    """The same race where it matters: row locks and the exclusion constraint of PostgreSQL,
+    the prospect's browsers through the app, the rep's offer through the API."""
+    pg_runtime.use_jobs(InlineJobs(pg_runtime.tick))
+    app = create_app(runtime=pg_runtime)
+    app.config.update(TESTING=True)
+    add_user("riley@example.com", name="Riley Rivera", timezone="America/New_York",
+             store=pg_runtime.store, clock=pg_runtime.clock)
+    token = create_api_token(pg_runtime.store, "riley@example.com", clock=pg_runtime.clock)
+    sent = app.test_client().post(
+        "/api/v1/offers", headers={"Authorization": f"Bearer {token}"},
+        json={"prospect": dict(PROSPECT), "plan": plan(), "duration_minutes": 30})
+    assert sent.status_code == 201, sent.get_json()
+    offer = sent.get_json()
+
+    statuses = pick_concurrently(app, offer["url"], offer["slots"][0]["start"])
+
+    assert sorted(statuses) == [303] + [409] * 49
+    [followup] = followups(pg_runtime)
+    assert followup.start.isoformat().replace("+00:00", "Z") == offer["slots"][0]["start"]
+    with pg_runtime.store.reading() as session:
+        events = session.scalars(select(LocalEvent)).all()
+    assert len({event.uid for event in events}) == 1  # one meeting on the calendars
+
+
+def test_overlapping_hand_picked_slots_are_refused_by_name(api, runtime):
+    taken = api.post("/proposals", json=proposal()).get_json()["proposals"][0]["start"]
+    later = (datetime.fromisoformat(taken.replace("Z", "+00:00"))
+             + timedelta(minutes=15)).isoformat().replace("+00:00", "Z")
+    answer = api.post("/offers", json={"prospect": dict(PROSPECT), "plan": plan(),
+                                       "duration_minutes": 30, "slots": [later, taken]})
+    assert answer.status_code == 422
+    assert answer.get_json()["error"]["field"] == "slots.0"  # the later of the two, as sent
+    with runtime.store.reading() as session:
+        assert session.scalars(select(Offer)).all() == []
+
+
+def test_the_prospect_cannot_move_to_a_time_nextstep_would_not_offer(api, pages, runtime):
+    offer = send_offer(api)
+    manage = pages.post(path(offer["url"]), data={"start": offer["slots"][0]["start"]})
+    # 03:00 in New York on a weekday: free on every calendar, outside everyone's hours.
+    answer = pages.post(manage.headers["Location"] + "/reschedule",
+                        data={"start": "2026-11-26T08:00:00Z"})
+    assert answer.status_code == 422 and "pick another" in answer.text
+    [followup] = followups(runtime)
+    assert (followup.status, followup.sequence) == ("booked", 0)
+
+
+def test_a_follow_up_link_stops_working_after_400_days(api, pages, runtime):
+    offer = send_offer(api)
+    manage = pages.post(path(offer["url"]), data={"start": offer["slots"][0]["start"]})
+    location = manage.headers["Location"]
+    assert pages.get(location).status_code == 200
+    runtime.clock.advance(timedelta(days=400, seconds=1))
+    assert pages.get(location).status_code == 410
+    assert pages.post(location + "/cancel").status_code == 410
+    assert followups(runtime)[0].status == "booked"
 
 
 def test_a_pick_without_the_csrf_token_is_refused(api, client, runtime):

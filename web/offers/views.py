@@ -3,19 +3,13 @@ rescheduling and cancelling are POSTs with CSRF. Link problems get their own pag
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlencode
 
 from flask import Response, redirect, render_template, request, url_for
 
 from scheduler.availability import Interval
-from scheduler.booking import (
-    LIVE_STATUSES,
-    cancel_followup,
-    get_followup_or_raise,
-    propose_slots,
-    reschedule_followup,
-)
+from scheduler.booking import LIVE_STATUSES, cancel_followup, get_followup_or_raise
 from scheduler.errors import InvalidInput, SchedulerError
 from scheduler.events import followup_event
 from scheduler.invites import build_ics
@@ -25,9 +19,10 @@ from scheduler.offers import (
     open_offer_or_raise,
     open_slots,
     read_followup_token,
+    reschedule_by_prospect,
+    reschedule_choices,
 )
 from scheduler.plans import describe_plan, plan_from_dict
-from scheduler.requests import ProposalRequest, ProspectIn
 from web.errors import status_for
 from web.extensions import limiter
 from web.offers import bp
@@ -83,13 +78,8 @@ def followup(token: str):
     followup = _followup(token)
     choices: list[Interval] = []
     if followup.status in LIVE_STATUSES:
-        choices = [slot for slot in propose_slots(
-            ProposalRequest(prospect=_prospect(followup), step_type=followup.step_type,
-                            duration_minutes=int((followup.end - followup.start)
-                                                 / timedelta(minutes=1)),
-                            helpers=[h.email for h in followup.helpers], count=5),
-            rep=followup.rep, **deps("store", "calendars", "clock", "settings")).slots
-            if slot.start != followup.start]
+        choices = reschedule_choices(followup, **deps("store", "calendars", "clock",
+                                                      "settings"))
     return render_template("offers/followup.html", followup=followup, token=token,
                            choices=choices, links=_calendar_links(followup))
 
@@ -98,7 +88,7 @@ def followup(token: str):
 @public
 def reschedule(token: str):
     followup = _followup(token)
-    reschedule_followup(followup.id, _chosen_start(), actor="prospect", rep_id=None, **deps())
+    reschedule_by_prospect(followup.id, _chosen_start(), **deps())
     return redirect(url_for("offers.followup", token=token), 303)
 
 
@@ -136,11 +126,6 @@ def _chosen_start() -> datetime:
         return datetime.fromisoformat(request.form.get("start", "").replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput("pick one of the times", field="start") from None
-
-
-def _prospect(followup) -> ProspectIn:
-    prospect = followup.prospect
-    return ProspectIn(name=prospect.name, email=prospect.email, timezone=prospect.timezone)
 
 
 def _calendar_links(followup) -> dict[str, str]:
