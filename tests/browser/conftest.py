@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 
 from scheduler.jobs import InlineJobs
 from tests.conftest import PASSWORD
+from tests.smtp import smtp_server  # noqa: F401  (the fixture)
 from web.app import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -48,9 +49,16 @@ def live_app(runtime):
 
 
 @pytest.fixture
-def live_server(live_app):
-    """The base URL of the app served on a free loopback port for this test."""
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+def server_port() -> int:
+    """0: any free port. A test whose links must point at the server (settings.base_url)
+    overrides this with a port it chose first."""
+    return 0
+
+
+@pytest.fixture
+def live_server(live_app, server_port):
+    """The base URL of the app served on a loopback port for this test."""
+    server = make_server("127.0.0.1", server_port, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

@@ -15,7 +15,7 @@ from scheduler.errors import ProviderRejected, ProviderUnavailable
 from scheduler.invites import FileMailer, SmtpMailer, invite_message
 from scheduler.providers.base import Attendee, CalendarEvent
 from scheduler.settings import settings_from
-from tests.integration.conftest import free_port
+from tests.ports import free_port
 
 PROSPECT = Attendee("zoe@acme.example.com", "Zoë O'Brien, CFO; Acme: EU\nLine2")
 HELPER = Attendee("lee@example.com", "Lee Chen", optional=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 
 from scheduler.demo import seed_demo
 from scheduler.store.models import LocalEvent, Prospect, User
+from tests.ports import free_port
 
 
 def _count(runtime, model) -> int:
@@ -32,12 +32,6 @@ def test_seeding_twice_keeps_one_copy_of_everything(runtime):
     assert [_count(runtime, model) for model in (User, Prospect, LocalEvent)] == counts
     assert counts[0] == 3 and counts[1] == 4 and counts[2] == first.busy_events > 0
     assert second.password == first.password and second.token != first.token
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _serve_demo(cwd: Path, port: int) -> tuple[subprocess.Popen, str]:
@@ -68,8 +62,8 @@ def _serve_demo(cwd: Path, port: int) -> tuple[subprocess.Popen, str]:
 
 
 def test_demo_serves_health_prints_the_sign_in_and_runs_again(tmp_path):
-    _, first = _serve_demo(tmp_path, _free_port())
-    _, again = _serve_demo(tmp_path, _free_port())
+    _, first = _serve_demo(tmp_path, free_port())
+    _, again = _serve_demo(tmp_path, free_port())
 
     assert (tmp_path / "instance" / "nextstep.sqlite3").exists()
     for output in (first, again):
