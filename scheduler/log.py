@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import Any
 
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from scheduler.clock import Clock, iso_utc
 from scheduler.errors import InvalidInput, ProviderRejected, ProviderUnavailable
 from scheduler.store import Store
-from scheduler.store.models import LogEntry, WebhookDelivery
+from scheduler.store.models import FollowUp, LogEntry, Offer, Prospect, WebhookDelivery
 
 KINDS = (
     "followup.booked", "followup.rescheduled", "followup.cancelled", "followup.done",
@@ -155,15 +155,36 @@ def _record(entry: LogEntry) -> LogRecord:
 
 def recent_entries(store: Store, *, rep_id: int, kind: str | None = None,
                    since: datetime | None = None, until: datetime | None = None,
-                   limit: int = 100) -> list[LogRecord]:
+                   prospect: str | None = None, limit: int = 100) -> list[LogRecord]:
     """A rep's entries newest first, for the log page (reading, not cursor paging)."""
     query = (select(LogEntry).where(LogEntry.rep_id == rep_id)
              .order_by(LogEntry.id.desc()).limit(limit))
     if kind:
         query = query.where(LogEntry.kind == kind)
+    if prospect:
+        query = query.where(about_prospect(prospect))
     if since is not None:
         query = query.where(LogEntry.at >= since)
     if until is not None:
         query = query.where(LogEntry.at < until)
     with store.reading() as session:
         return [_record(entry) for entry in session.scalars(query)]
+
+
+def prospect_matches(text: str) -> ColumnElement[bool]:
+    """Prospects whose email or name contains `text` in any case; `%` and `_` are literal."""
+    return or_(Prospect.email.icontains(text, autoescape=True),
+               Prospect.name.icontains(text, autoescape=True))
+
+
+def about_prospect(text: str) -> ColumnElement[bool]:
+    """Entries about a matching prospect: through their follow-up or offer, or the
+    `prospect` the entry names (a call with no next step has neither)."""
+    matching = select(Prospect.id).where(prospect_matches(text))
+    named = LogEntry.data["prospect"].as_string()
+    return or_(LogEntry.followup_id.in_(select(FollowUp.id)
+                                        .where(FollowUp.prospect_id.in_(matching))),
+               LogEntry.data["offer_id"].as_string().in_(
+                   select(Offer.id).where(Offer.prospect_id.in_(matching))),
+               named.in_(select(Prospect.email).where(prospect_matches(text))),
+               named.icontains(text, autoescape=True))

@@ -107,7 +107,8 @@ class FollowUp(Base):
 
     __tablename__ = "followups"
     __table_args__ = (UniqueConstraint("rep_id", "idempotency_key",
-                                       name="uq_followups_idempotency"),)
+                                       name="uq_followups_idempotency"),
+                      Index("ix_followups_rep_start", "rep_id", "start_at"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     rep_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -146,6 +147,7 @@ class Step(Base):
     """One step of the action plan: who will do what by when, with help from whom."""
 
     __tablename__ = "steps"
+    __table_args__ = (Index("ix_steps_followup_due", "followup_id", "due_date"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     followup_id: Mapped[str] = mapped_column(ForeignKey("followups.id", ondelete="CASCADE"))
@@ -253,7 +255,9 @@ class LogEntry(Base):
     """The append-only record managers and CRMs read."""
 
     __tablename__ = "log_entries"
-    __table_args__ = (Index("ix_log_entries_at", "at"),)
+    __table_args__ = (Index("ix_log_entries_at", "at"),
+                      Index("ix_log_entries_rep", "rep_id", "id"),
+                      Index("ix_log_entries_rep_kind", "rep_id", "kind", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -8,23 +8,28 @@ from flask_login import current_user, login_required
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from scheduler.log import KINDS, export_csv, recent_entries
+from scheduler.overview import follow_through
+from scheduler.requests import Name
 from web.log import bp
-from web.runtime import runtime
+from web.runtime import deps, runtime
 
 
 class LogFilter(BaseModel):
-    """The page's query string: every field optional, a bad one is named on the page."""
+    """The page's query string: every field optional, a bad one is named on the page.
+    There is no rep filter: with no manager role yet, everyone sees only their own log."""
 
     model_config = ConfigDict(extra="ignore")
     kind: Literal[KINDS] | None = None  # type: ignore[valid-type]
     from_: date | None = None
     to: date | None = None
+    prospect: Name | None = None  # a part of the prospect's email or name
 
     def bounds(self) -> dict:
         def start(day: date | None) -> datetime | None:
             return None if day is None else datetime.combine(day, time(), UTC)
         return {"kind": self.kind, "since": start(self.from_),
-                "until": start(self.to + timedelta(days=1)) if self.to else None}
+                "until": start(self.to + timedelta(days=1)) if self.to else None,
+                "prospect": self.prospect}
 
 
 def _filter() -> tuple[LogFilter, list[str]]:
@@ -42,9 +47,12 @@ def _filter() -> tuple[LogFilter, list[str]]:
 @login_required
 def index():
     query, bad_fields = _filter()
-    records = recent_entries(runtime().store, rep_id=current_user.user.id, **query.bounds())
-    return render_template("log/index.html", records=records, kinds=KINDS, query=query,
-                           bad_fields=bad_fields, args=request.args), 422 if bad_fields else 200
+    rep = current_user.user
+    records = recent_entries(runtime().store, rep_id=rep.id, **query.bounds())
+    sections = follow_through(rep, prospect=query.prospect, **deps("store", "clock"))
+    return render_template("log/index.html", records=records, sections=sections, rep=rep,
+                           kinds=KINDS, query=query, bad_fields=bad_fields,
+                           args=request.args), 422 if bad_fields else 200
 
 
 @bp.get("/log/export.csv")

@@ -1,0 +1,133 @@
+"""What a rep has to follow through on, for the log page: upcoming follow-ups, plan steps
+due or overdue, and calls that ended with no next step. Reading only, every query bounded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from scheduler.booking import LIVE_STATUSES
+from scheduler.clock import Clock
+from scheduler.log import about_prospect, prospect_matches
+from scheduler.plans import due_label
+from scheduler.store import Store
+from scheduler.store.models import FollowUp, LogEntry, Prospect, Step, User
+
+
+@dataclass(frozen=True)
+class UpcomingFollowUp:
+    id: str
+    title: str
+    start: datetime
+    prospect_name: str
+    prospect_email: str
+    prospect_timezone: str
+    rep_name: str
+    rep_timezone: str
+
+
+@dataclass(frozen=True)
+class DueStep:
+    followup_id: str
+    index: int
+    what: str
+    owner: str  # a name: the rep's, the prospect's or a colleague's (else the email)
+    due_date: date
+    due_at: datetime | None  # set when the step was given a time, not just a day
+    due_label: str  # the day, 'Mon 23 Nov'
+    prospect_name: str
+    stalled: bool
+
+
+@dataclass(frozen=True)
+class CallWithoutNextStep:
+    at: datetime
+    prospect_email: str
+    prospect_name: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class FollowThrough:
+    upcoming: list[UpcomingFollowUp]
+    steps_due: list[DueStep]
+    calls_without_next_step: list[CallWithoutNextStep]
+
+
+def follow_through(rep: User, *, store: Store, clock: Clock,
+                   prospect: str | None = None) -> FollowThrough:
+    """The three lists above the log, for one rep; "today" is the rep's own day."""
+    now = clock.now()
+    return FollowThrough(
+        upcoming=upcoming_followups(store, rep_id=rep.id, now=now, prospect=prospect),
+        steps_due=steps_due(store, rep_id=rep.id, prospect=prospect,
+                            today=now.astimezone(ZoneInfo(rep.timezone)).date()),
+        calls_without_next_step=calls_without_next_step(store, rep_id=rep.id,
+                                                        prospect=prospect))
+
+
+def upcoming_followups(store: Store, *, rep_id: int, now: datetime,
+                       prospect: str | None = None, limit: int = 20) -> list[UpcomingFollowUp]:
+    """The rep's live follow-ups starting from now on, soonest first."""
+    query = (select(FollowUp).join(Prospect, FollowUp.prospect_id == Prospect.id)
+             .where(FollowUp.rep_id == rep_id, FollowUp.start >= now,
+                    FollowUp.status.in_(LIVE_STATUSES))
+             .order_by(FollowUp.start, FollowUp.id).limit(limit))
+    if prospect:
+        query = query.where(prospect_matches(prospect))
+    with store.reading() as session:
+        return [UpcomingFollowUp(id=f.id, title=f.title, start=f.start,
+                                 prospect_name=f.prospect.name, prospect_email=f.prospect.email,
+                                 prospect_timezone=f.prospect.timezone, rep_name=f.rep.name,
+                                 rep_timezone=f.rep.timezone)
+                for f in session.scalars(query)]
+
+
+def steps_due(store: Store, *, rep_id: int, today: date, prospect: str | None = None,
+              limit: int = 50) -> list[DueStep]:
+    """Steps of the rep's follow-ups not done by `today` (the rep's own day) or earlier,
+    oldest first. A cancelled follow-up owes nothing."""
+    query = (select(Step, FollowUp).join(FollowUp, Step.followup_id == FollowUp.id)
+             .join(Prospect, FollowUp.prospect_id == Prospect.id)
+             .where(FollowUp.rep_id == rep_id, FollowUp.status != "cancelled",
+                    Step.done_at.is_(None), Step.due_date <= today)
+             .order_by(Step.due_date, Step.id).limit(limit))
+    if prospect:
+        query = query.where(prospect_matches(prospect))
+    with store.reading() as session:
+        rows = session.execute(query).all()
+        emails = {step.who for step, _ in rows if "@" in step.who}
+        names = dict(session.execute(select(User.email, User.name)
+                                     .where(User.email.in_(emails))).all()) if emails else {}
+        return [DueStep(followup_id=followup.id, index=step.position, what=step.what,
+                        owner=_owner(step.who, followup, names), due_date=step.due_date,
+                        due_at=step.due_at, due_label=due_label(step.due_date),
+                        prospect_name=followup.prospect.name,
+                        stalled=step.stalled_at is not None)
+                for step, followup in rows]
+
+
+def calls_without_next_step(store: Store, *, rep_id: int, prospect: str | None = None,
+                            limit: int = 20) -> list[CallWithoutNextStep]:
+    """Calls the rep ended on purpose with no next step, newest first."""
+    query = (select(LogEntry, Prospect.name)
+             .outerjoin(Prospect, Prospect.email == LogEntry.data["prospect"].as_string())
+             .where(LogEntry.rep_id == rep_id, LogEntry.kind == "call.no_next_step")
+             .order_by(LogEntry.id.desc()).limit(limit))
+    if prospect:
+        query = query.where(about_prospect(prospect))
+    with store.reading() as session:
+        return [CallWithoutNextStep(at=entry.at, prospect_email=str(entry.data.get("prospect")),
+                                    prospect_name=name, reason=entry.data.get("reason") or "")
+                for entry, name in session.execute(query)]
+
+
+def _owner(who: str, followup: FollowUp, names: dict[str, str]) -> str:
+    if who == "rep":
+        return followup.rep.name
+    if who == "prospect":
+        return followup.prospect.name
+    return names.get(who, who)
