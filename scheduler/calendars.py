@@ -36,7 +36,8 @@ class Source:
 
     provider: str
     connection_id: int | None
-    calendar_id: str
+    calendar_id: str  # where bookings go
+    busy_calendars: tuple[str, ...] = ()  # what counts as busy; () means calendar_id alone
 
 
 @dataclass
@@ -65,10 +66,14 @@ class Calendars:
     # Where people's calendars are
 
     def source_of(self, user: User, connections: Sequence[Connection]) -> Source:
+        # A connection that needs reconnecting is still where this person lives: reading it
+        # fails with a message the rep sees, rather than quietly reading an empty calendar.
         for connection in connections:
-            if connection.user_id == user.id and connection.status == "active":
-                return Source(connection.provider, connection.id,
-                              connection.booking_calendar or connection.account)
+            if connection.user_id == user.id and connection.status in ("active",
+                                                                         "needs_reconnect"):
+                booking = connection.booking_calendar or connection.account
+                return Source(connection.provider, connection.id, booking,
+                              tuple(connection.busy_calendars or ()) or (booking,))
         return Source(LocalCalendar.name, None, user.email)
 
     def sources(self, people: Sequence[User]) -> dict[str, Source]:
@@ -100,19 +105,25 @@ class Calendars:
         def read(key: tuple[str, int | None]) -> tuple[dict, dict]:
             provider_name, connection_id = key
             emails = groups[key]
-            calendar_ids = {email: (email if provider_name == "local"
-                                    else self._calendar_for(sources[email], email))
+            calendar_ids = {email: (email,) if provider_name == "local"
+                            else self._calendars_for(sources[email], email)
                             for email in emails}
             try:
                 provider = self.provider(provider_name, connection_id)
-                result = provider.busy(list(calendar_ids.values()), window)
-            except (ProviderUnavailable, NeedsReconnect) as exc:
+                result = provider.busy(list(dict.fromkeys(
+                    cid for ids in calendar_ids.values() for cid in ids)), window)
+            except NeedsReconnect as exc:
+                if connection_id is not None:
+                    self.mark_needs_reconnect(connection_id, exc.message)
                 return {}, {email: exc.message for email in emails}
-            busy = {email: result.busy.get(calendar_id, [])
-                    for email, calendar_id in calendar_ids.items()}
-            errors = {email: result.errors[calendar_id]
-                      for email, calendar_id in calendar_ids.items()
-                      if calendar_id in result.errors}
+            except ProviderUnavailable as exc:
+                return {}, {email: exc.message for email in emails}
+            busy = {email: sorted(span for cid in ids for span in result.busy.get(cid, []))
+                    for email, ids in calendar_ids.items()}
+            errors = {email: "; ".join(result.errors[cid] for cid in ids
+                                       if cid in result.errors)
+                      for email, ids in calendar_ids.items()
+                      if any(cid in result.errors for cid in ids)}
             return busy, errors
 
         report = BusyReport(busy={})
@@ -127,8 +138,12 @@ class Calendars:
         return report
 
     @staticmethod
-    def _calendar_for(source: Source, email: str) -> str:
-        return source.calendar_id if source.connection_id is not None else email
+    def _calendars_for(source: Source, email: str) -> tuple[str, ...]:
+        """A person's own connection reads the calendars they chose; someone read through
+        a colleague's account (or with no connection) is read by their address."""
+        if source.connection_id is None:
+            return (email,)
+        return source.busy_calendars or (source.calendar_id,)
 
     # Adapters
 

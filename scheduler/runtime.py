@@ -8,17 +8,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
+
 from scheduler.booking import Jobs
 from scheduler.calendars import Calendars, ProviderBuilder
 from scheduler.clock import Clock, SystemClock
+from scheduler.connections import renew_push_channels, run_requested_syncs
 from scheduler.errors import SchedulerError
 from scheduler.invites import Mailer, mailer_from_settings
 from scheduler.log import push_to_crm
 from scheduler.offers import expire_offers, followup_token
 from scheduler.outbox import OutboxContext, process_outbox
+from scheduler.providers.google import GoogleCalendar
+from scheduler.providers.outlook import OutlookCalendar
 from scheduler.settings import Settings
 from scheduler.store import Store
-from scheduler.store.models import FollowUp
+from scheduler.store.models import Connection, FollowUp
 from scheduler.sync import flag_stalled_steps
 
 logger = logging.getLogger(__name__)
@@ -33,18 +38,21 @@ class Nextstep:
     mailer: Mailer
     jobs: Jobs = field(init=False)
     manage_url: Callable[[FollowUp], str] | None = None
+    http: requests.Session | None = None  # for msal's sign-in legs, like the Outlook adapter
     after_tick: list[Callable[[Nextstep], object]] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None,
               mailer: Mailer | None = None, store: Store | None = None,
-              builders: dict[str, ProviderBuilder] | None = None) -> Nextstep:
+              builders: dict[str, ProviderBuilder] | None = None,
+              http: requests.Session | None = None) -> Nextstep:
         clock = clock or SystemClock()
         store = store or Store(settings.database_url)
         calendars = Calendars(store=store, settings=settings, clock=clock,
-                              builders=builders if builders is not None else default_builders())
+                              builders=builders if builders is not None
+                              else default_builders(http))
         base = settings.base_url.rstrip("/")
-        return cls(settings=settings, store=store, clock=clock, calendars=calendars,
+        return cls(settings=settings, store=store, clock=clock, calendars=calendars, http=http,
                    mailer=mailer or mailer_from_settings(settings),
                    manage_url=lambda followup: f"{base}/f/" + followup_token(
                        followup.id, settings=settings, clock=clock))
@@ -78,12 +86,30 @@ class Nextstep:
             except SchedulerError as exc:
                 logger.warning("CRM webhook: %s", exc.message)
         expire_offers(store=self.store, clock=self.clock)
+        run_requested_syncs(store=self.store, calendars=self.calendars, clock=self.clock)
+        renew_push_channels(store=self.store, calendars=self.calendars, clock=self.clock,
+                            settings=self.settings)
         flag_stalled_steps(store=self.store, clock=self.clock)
         for hook in self.after_tick:
             hook(self)
         return done
 
 
-def default_builders() -> dict[str, ProviderBuilder]:
-    """Adapters for the providers whose modules are installed; filled in per provider."""
-    return {}
+def default_builders(http: requests.Session | None = None) -> dict[str, ProviderBuilder]:
+    """The adapters for connected accounts. `http` is the session Outlook's msal and Graph
+    calls go through (tests hand in one that reaches the emulators)."""
+
+    def google(connection: Connection, credentials: dict[str, Any], settings: Settings,
+               save: Callable[[dict[str, Any]], None]) -> GoogleCalendar:
+        return GoogleCalendar(token=credentials, settings=settings,
+                              on_token_refreshed=lambda fresh: save({**credentials, **fresh}))
+
+    def outlook(connection: Connection, credentials: dict[str, Any], settings: Settings,
+                save: Callable[[dict[str, Any]], None]) -> OutlookCalendar:
+        return OutlookCalendar(
+            token_cache=credentials.get("token_cache"), account_id=credentials.get("account_id"),
+            settings=settings, http_client=http,
+            personal_account=bool(credentials.get("personal_account")),
+            on_cache_changed=lambda cache: save({**credentials, "token_cache": cache}))
+
+    return {"google": google, "outlook": outlook}

@@ -97,6 +97,9 @@ class Connection(Base):
     sync_cursor: Mapped[str | None] = mapped_column(Text)
     channel: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by the first change notification, cleared when the sync starts: a burst of
+    # notifications costs one sync.
+    sync_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")

@@ -1,0 +1,287 @@
+"""Connections: a rep's calendar accounts. A finished OAuth flow becomes a Connection with its
+credentials encrypted; the rep chooses which calendars count as busy and which one receives
+bookings; push channels (Google watch, Graph subscriptions) are opened, renewed and checked;
+a change notification only asks for a sync, and a burst of them costs one; disconnecting
+revokes the grant and deletes the tokens."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select, update
+
+from scheduler.calendars import Calendars
+from scheduler.clock import Clock, iso_utc
+from scheduler.errors import (
+    InvalidInput,
+    NeedsReconnect,
+    NotFound,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from scheduler.log import append
+from scheduler.providers import google_oauth
+from scheduler.settings import Settings
+from scheduler.store import Store
+from scheduler.store.models import Connection
+from scheduler.sync import SyncResult, sync_connection
+
+logger = logging.getLogger(__name__)
+
+OAUTH_PROVIDERS = ("google", "outlook")
+LABELS = {"google": "Google Calendar", "outlook": "Outlook / Microsoft 365",
+          "caldav": "CalDAV", "local": "Built-in calendar"}
+CHANNEL_DAYS = {"google": 7, "outlook": 2}  # Graph caps event subscriptions near 3 days
+RENEW_BEFORE = timedelta(hours=12)
+MAX_CALENDARS = 50  # what one Google freeBusy call reads
+HOOK_PATHS = {"google": "/hooks/google", "outlook": "/hooks/outlook"}
+
+
+def offered_providers(settings: Settings) -> list[str]:
+    """A provider whose client id is unset is not offered (API.md)."""
+    configured = {"google": settings.google_client_id and settings.google_client_secret,
+                  "outlook": settings.ms_client_id and settings.ms_client_secret}
+    return [name for name in OAUTH_PROVIDERS if configured[name]]
+
+
+def connections_of(store: Store, user_id: int) -> list[Connection]:
+    with store.reading() as session:
+        return list(session.scalars(select(Connection).where(Connection.user_id == user_id)
+                                    .order_by(Connection.id)))
+
+
+def get_connection_or_raise(store: Store, connection_id: int, *, user_id: int) -> Connection:
+    with store.reading() as session:
+        connection = session.get(Connection, connection_id)
+    if connection is None or connection.user_id != user_id:
+        raise NotFound("no such connection", field="connection")
+    return connection
+
+
+def connection_problems(store: Store, user_id: int) -> list[str]:
+    """What the live-call screen must tell the rep: accounts that stopped working."""
+    return [f"Your {LABELS.get(c.provider, c.provider)} account {c.account} needs to be "
+            f"connected again; until then its busy times cannot be read."
+            for c in connections_of(store, user_id) if c.status == "needs_reconnect"]
+
+
+# --- connecting --------------------------------------------------------------------------------
+
+def connect_account(*, user_id: int, provider: str, credentials: dict[str, Any], store: Store,
+                    calendars: Calendars, clock: Clock) -> Connection:
+    """Store what a finished OAuth flow returned. Connecting the same account again replaces
+    its tokens and makes it active, keeping the rep's calendar choices and sync cursor."""
+    account = str(credentials.get("email") or "").strip().lower()
+    if not account:
+        raise ProviderRejected(f"{LABELS[provider]} did not say which account signed in",
+                               field="account")
+    key_id, token = calendars.cipher.encrypt(credentials)
+    now = clock.now()
+    with store.transaction() as session:
+        connection = session.scalar(select(Connection).where(
+            Connection.user_id == user_id, Connection.provider == provider,
+            Connection.account == account))
+        if connection is None:
+            connection = Connection(user_id=user_id, provider=provider, account=account,
+                                    busy_calendars=[account], booking_calendar=account,
+                                    created_at=now)
+            session.add(connection)
+        connection.key_id, connection.credentials = key_id, token
+        connection.status, connection.status_message = "active", None
+        session.flush()
+        append(session, "connection.connected", at=now, rep_id=user_id, provider=provider,
+               account=account)
+        connection_id = connection.id
+    with store.reading() as session:
+        return session.get(Connection, connection_id)
+
+
+def choose_calendars(connection_id: int, *, user_id: int, busy: list[str], booking: str,
+                     store: Store) -> Connection:
+    """Which calendars count as busy, and which one receives bookings (always busy too)."""
+    booking = booking.strip()
+    busy = list(dict.fromkeys(c.strip() for c in busy if c.strip()))
+    if not booking:
+        raise InvalidInput("choose the calendar that receives bookings", field="booking_calendar")
+    if len(booking) > 320 or any(len(c) > 320 for c in busy):
+        raise InvalidInput("a calendar id is at most 320 characters", field="busy_calendars")
+    if booking not in busy:
+        busy.insert(0, booking)
+    if len(busy) > MAX_CALENDARS:
+        raise InvalidInput(f"at most {MAX_CALENDARS} calendars can count as busy",
+                           field="busy_calendars")
+    get_connection_or_raise(store, connection_id, user_id=user_id)
+    with store.transaction() as session:
+        connection = session.get(Connection, connection_id)
+        connection.busy_calendars, connection.booking_calendar = busy, booking
+    return get_connection_or_raise(store, connection_id, user_id=user_id)
+
+
+def disconnect(connection_id: int, *, user_id: int, store: Store, calendars: Calendars,
+               settings: Settings, clock: Clock) -> bool:
+    """Close the push channel, revoke the grant, delete the tokens. The tokens are deleted
+    even when the provider cannot be reached to revoke: the rep asked us to forget them.
+    Returns whether the provider confirmed the revocation."""
+    connection = get_connection_or_raise(store, connection_id, user_id=user_id)
+    try:
+        close_push_channel(connection, calendars=calendars)
+    except (ProviderUnavailable, ProviderRejected, NeedsReconnect) as exc:
+        logger.info("closing the push channel of connection %s: %s", connection_id, exc)
+    revoked = False
+    try:
+        credentials = calendars.cipher.decrypt(connection.key_id, connection.credentials)
+        revoked = _revoke(connection.provider, credentials, settings)
+    except (ProviderUnavailable, ProviderRejected, NeedsReconnect) as exc:
+        logger.warning("revoking connection %s: %s", connection_id, exc.message)
+    with store.transaction() as session:
+        row = session.get(Connection, connection_id)
+        session.delete(row)
+        append(session, "connection.disconnected", at=clock.now(), rep_id=user_id,
+               provider=connection.provider, account=connection.account, revoked=revoked)
+    return revoked
+
+
+def _revoke(provider: str, credentials: dict[str, Any], settings: Settings) -> bool:
+    if provider == "google":
+        google_oauth.revoke(settings, credentials)
+        return True
+    # Microsoft has no endpoint to revoke one app's refresh token: the grant ends when the
+    # rep removes the app at myapps.microsoft.com; we delete the token cache.
+    return False
+
+
+# --- push channels -----------------------------------------------------------------------------
+
+def open_push_channel(connection_id: int, *, store: Store, calendars: Calendars, clock: Clock,
+                      settings: Settings) -> dict[str, Any] | None:
+    """Ask the provider to tell us about changes. Google only calls HTTPS addresses; where
+    the app is not reachable that way, polling (`nextstep sync`) is what keeps it current."""
+    with store.reading() as session:
+        connection = session.get(Connection, connection_id)
+    address = settings.base_url.rstrip("/") + HOOK_PATHS[connection.provider]
+    if connection.provider == "google" and urlsplit(address).scheme != "https":
+        return None
+    secret = secrets.token_urlsafe(32)
+    expires_at = clock.now() + timedelta(days=CHANNEL_DAYS[connection.provider])
+    provider = calendars.provider(connection.provider, connection.id)
+    if connection.provider == "google":
+        opened = provider.watch(connection.booking_calendar or connection.account,
+                                address=address, channel_token=secret,
+                                channel_id=uuid.uuid4().hex,
+                                ttl_seconds=int((expires_at - clock.now()).total_seconds()))
+        channel = {"id": opened["id"], "resource_id": opened["resource_id"], "token": secret,
+                   "expires_at": iso_utc(opened["expiration"])}
+    else:
+        opened = provider.subscribe(notification_url=address, client_state=secret,
+                                    expires_at=expires_at)
+        channel = {"id": opened["id"], "token": secret,
+                   "expires_at": iso_utc(opened["expiration"])}
+    with store.transaction() as session:
+        session.get(Connection, connection_id).channel = channel
+    return channel
+
+
+def close_push_channel(connection: Connection, *, calendars: Calendars) -> None:
+    channel = connection.channel
+    if not channel:
+        return
+    provider = calendars.provider(connection.provider, connection.id)
+    if connection.provider == "google":
+        provider.stop_watch(channel["id"], channel["resource_id"])
+    else:
+        provider.delete_subscription(channel["id"])
+
+
+def renew_push_channels(*, store: Store, calendars: Calendars, clock: Clock,
+                        settings: Settings) -> int:
+    """Channels that would lapse within RENEW_BEFORE are renewed (a Graph subscription is
+    extended; a Google channel cannot be, so a new one opens and the old one stops)."""
+    now = clock.now()
+    with store.reading() as session:
+        due = [c for c in session.scalars(select(Connection).where(
+                   Connection.status == "active", Connection.channel.is_not(None)))
+               if c.channel and _expiry(c.channel) - now < RENEW_BEFORE]
+    renewed = 0
+    for connection in due:
+        try:
+            if connection.provider == "outlook":
+                expires_at = now + timedelta(days=CHANNEL_DAYS["outlook"])
+                calendars.provider("outlook", connection.id).renew_subscription(
+                    connection.channel["id"], expires_at)
+                with store.transaction() as session:
+                    row = session.get(Connection, connection.id)
+                    row.channel = dict(row.channel, expires_at=iso_utc(expires_at))
+            else:
+                old = connection.channel
+                open_push_channel(connection.id, store=store, calendars=calendars,
+                                  clock=clock, settings=settings)
+                calendars.provider("google", connection.id).stop_watch(old["id"],
+                                                                      old["resource_id"])
+            renewed += 1
+        except NeedsReconnect as exc:
+            calendars.mark_needs_reconnect(connection.id, exc.message)
+        except (ProviderUnavailable, ProviderRejected) as exc:
+            logger.warning("renewing the channel of connection %s: %s", connection.id,
+                           exc.message)
+    return renewed
+
+
+def connection_for_channel(store: Store, provider: str, channel_id: str,
+                           token: str) -> int | None:
+    """The connection a notification is for, or None when its secret does not match
+    (compared in constant time: a forged notification learns nothing from timing)."""
+    with store.reading() as session:
+        candidates = session.scalars(select(Connection).where(
+            Connection.provider == provider, Connection.channel.is_not(None))).all()
+    for connection in candidates:
+        channel = connection.channel or {}
+        if channel.get("id") == channel_id and hmac.compare_digest(
+                str(channel.get("token", "")).encode(), token.encode()):
+            return connection.id
+    return None
+
+
+# --- syncs asked for by notifications ---------------------------------------------------------
+
+def request_sync(connection_id: int, *, store: Store, clock: Clock) -> bool:
+    """Mark the connection as wanting a sync; True only for the first request since the last
+    sync began, so only that one needs to wake the worker."""
+    with store.transaction() as session:
+        result = session.execute(update(Connection).where(
+            Connection.id == connection_id, Connection.status == "active",
+            Connection.sync_requested_at.is_(None)).values(sync_requested_at=clock.now())
+            .execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+
+def run_requested_syncs(*, store: Store, calendars: Calendars, clock: Clock) -> list[SyncResult]:
+    """One sync per connection that asked. The request is cleared before the sync starts, so
+    a notification arriving during it asks again and nothing is missed."""
+    with store.reading() as session:
+        wanted = session.scalars(select(Connection.id).where(
+            Connection.sync_requested_at.is_not(None)).order_by(Connection.id)).all()
+    results = []
+    for connection_id in wanted:
+        with store.transaction() as session:
+            session.execute(update(Connection).where(Connection.id == connection_id)
+                            .values(sync_requested_at=None)
+                            .execution_options(synchronize_session=False))
+        try:
+            results.append(sync_connection(connection_id, store=store, calendars=calendars,
+                                           clock=clock))
+        except NeedsReconnect:
+            continue
+        except ProviderUnavailable as exc:
+            logger.warning("sync of connection %s: %s", connection_id, exc.message)
+            request_sync(connection_id, store=store, clock=clock)  # try again next round
+    return results
+
+
+def _expiry(channel: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(channel["expires_at"]).replace("Z", "+00:00"))
