@@ -244,16 +244,14 @@ class GoogleCalendar:
                     or VERDICTS.get(status, Verdict.RETRY if status >= 500 else Verdict.REJECT)
                 problem = " ".join(filter(None, (str(status), ",".join(reasons), message)))
                 if verdict is Verdict.RECONNECT:
-                    raise self._disconnect(
-                        f"Google refuses the calendar token ({problem})") from None
+                    raise self._disconnect(problem) from None
                 if verdict is Verdict.REJECT:
                     raise ProviderRejected(f"Google refused {what}: {problem}",
                                            field="calendar") from None
                 retry_after = _retry_after(exc.resp)
             except RefreshError as exc:
                 if _grant_gone(exc) or not self._credentials.refresh_token:
-                    raise self._disconnect(
-                        f"Google no longer accepts this connection ({exc})") from None
+                    raise self._disconnect(_refresh_problem(exc)) from None
                 if not exc.retryable:
                     raise ProviderRejected(f"Google refused the token refresh: {exc}",
                                            field="connection") from None
@@ -274,8 +272,9 @@ class GoogleCalendar:
 
     def _disconnect(self, reason: str) -> NeedsReconnect:
         """Remember that the grant is gone: no further call from this instance goes out."""
-        self._lost_grant = reason
-        return NeedsReconnect(reason, field="connection")
+        self._lost_grant = message = (f"the Google connection needs to be connected again "
+                                      f"(Google says: {reason})")
+        return NeedsReconnect(message, field="connection")
 
     def _report_refresh(self) -> None:
         if self._credentials.token == self._known_access_token:
@@ -322,6 +321,11 @@ def _error(exc: HttpError) -> tuple[int, list[str], str]:
     error = error if isinstance(error, dict) else {}
     reasons = [e.get("reason", "") for e in error.get("errors", []) if isinstance(e, dict)]
     return exc.status_code, [r for r in reasons if r], str(error.get("message", ""))
+
+
+def _refresh_problem(exc: RefreshError) -> str:
+    """google-auth's RefreshError carries (text, response JSON); the text is what to show."""
+    return str(exc.args[0]) if exc.args else str(exc)
 
 
 def _grant_gone(exc: RefreshError) -> bool:

@@ -111,6 +111,7 @@ class GoogleState:
         self.calendars: dict[str, dict[str, StoredEvent]] = {}
         self.time_zones: dict[str, str] = {}
         self.channels: dict[str, dict[str, Any]] = {}
+        self._watched: dict[str, tuple[str, int]] = {}  # channel id -> (calendar, messages)
         self.sent_updates: list[tuple[str, str, str | None]] = []  # (route, event id, value)
         self._seq = 0
         self._sync_tokens: dict[str, tuple[str, int]] = {}
@@ -305,7 +306,34 @@ class GoogleState:
                        "token": body.get("token"), "address": body.get("address"),
                        "expiration": str(int((time.time() + ttl) * 1000))}
             self.channels[channel["id"]] = channel
+            self._watched[channel["id"]] = (calendar_id, 0)
             return dict(channel)
+
+    def notifications(self, calendar_id: str, *,
+                      resource_state: str = "exists") -> list[tuple[str, dict[str, str]]]:
+        """What Google sends each channel watching the calendar after a change: the address
+        and the headers (the body is empty). Google only calls HTTPS addresses, which the
+        tests cannot serve, so they deliver these themselves. The first message of a new
+        channel is resource_state "sync"."""
+        sent = []
+        with self.lock:
+            for channel_id, (watched, number) in self._watched.items():
+                if watched != calendar_id or channel_id not in self.channels:
+                    continue
+                channel = self.channels[channel_id]
+                self._watched[channel_id] = (watched, number + 1)
+                headers = {"X-Goog-Channel-ID": channel_id,
+                           "X-Goog-Message-Number": str(number + 1),
+                           "X-Goog-Resource-ID": channel["resourceId"],
+                           "X-Goog-Resource-State": resource_state,
+                           "X-Goog-Resource-URI": channel["resourceUri"],
+                           "X-Goog-Channel-Expiration": time.strftime(
+                               "%a, %d %b %Y %H:%M:%S GMT",
+                               time.gmtime(int(channel["expiration"]) / 1000))}
+                if channel.get("token"):
+                    headers["X-Goog-Channel-Token"] = channel["token"]
+                sent.append((channel["address"], headers))
+        return sent
 
     def close_channel(self, channel_id: str, resource_id: str) -> None:
         with self.lock:

@@ -4,6 +4,7 @@ from flask import redirect, render_template, request, url_for
 from flask_login import login_required, login_user, logout_user
 
 from scheduler.accounts import check_password
+from scheduler.connections import offered_providers
 from web.auth import bp
 from web.auth.forms import LoginForm
 from web.auth.session import SignedIn
@@ -30,7 +31,9 @@ def login():
             return redirect(safe_next(request.args.get("next")))
         error = "That email and password do not match."
     status = 401 if error else (422 if form.errors else 200)
-    return render_template("auth/login.html", form=form, error=error), status
+    return render_template("auth/login.html", form=form, error=error,
+                           providers=offered_providers(runtime().settings),
+                           next=safe_next(request.args.get("next"))), status
 
 
 @bp.post("/logout")

@@ -1,12 +1,130 @@
+"""The connections page, and the OAuth redirects that connect a calendar or sign a rep in.
+Problems with an answer from the provider get a page and a 4xx that say what to do next."""
+
 from __future__ import annotations
 
-from flask import render_template
-from flask_login import login_required
+import logging
 
-from web.connections import bp
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user
+
+from scheduler.accounts import get_user_by_email
+from scheduler.connections import (
+    LABELS,
+    choose_calendars,
+    connect_account,
+    connection_problems,
+    connections_of,
+    disconnect,
+    get_connection_or_raise,
+    offered_providers,
+    open_push_channel,
+)
+from scheduler.errors import SchedulerError
+from web.auth.session import SignedIn
+from web.auth.views import safe_next
+from web.connections import bp, flows
+from web.errors import status_for
+from web.runtime import deps, runtime
+
+logger = logging.getLogger(__name__)
+
+
+@bp.errorhandler(SchedulerError)
+def connection_problem(error: SchedulerError):
+    """An answer that cannot be used is the request's fault (400); an unreachable provider
+    is not (503); the rest keep their usual status."""
+    status = 400 if error.field in ("state", "authorization", "scopes", "account") \
+        else status_for(error)
+    return render_template("connections/problem.html", message=error.message,
+                           status=status), status
 
 
 @bp.get("/connections")
 @login_required
 def index():
-    return render_template("connections/index.html")
+    rep = current_user.user
+    return render_template("connections/index.html", labels=LABELS,
+                           connections=connections_of(runtime().store, rep.id),
+                           offered=offered_providers(runtime().settings),
+                           problems=connection_problems(runtime().store, rep.id))
+
+
+@bp.get("/connections/<provider>/connect")
+@login_required
+def connect(provider: str):
+    _offered_or_404(provider)
+    return redirect(flows.start(provider, purpose="connect", user_id=current_user.user.id,
+                                next_url=safe_next(request.args.get("next")
+                                                   or url_for("connections.index"))))
+
+
+@bp.get("/login/<provider>")
+def sign_in(provider: str):
+    """Sign in with Google or Microsoft: the same consent also connects the calendar."""
+    _offered_or_404(provider)
+    return redirect(flows.start(provider, purpose="sign_in",
+                                next_url=safe_next(request.args.get("next"))))
+
+
+@bp.get("/connections/<provider>/callback")
+def callback(provider: str):
+    _offered_or_404(provider)
+    finished = flows.finish(provider)
+    email = finished.credentials.get("email", "")
+    if finished.purpose == "sign_in":
+        user = get_user_by_email(runtime().store, email)
+        if user is None:
+            return render_template("connections/problem.html", status=403, message=(
+                f"No Nextstep account uses {email}. Ask whoever runs Nextstep for your team "
+                f"to add you, then sign in again.")), 403
+        login_user(SignedIn(user))
+    elif not current_user.is_authenticated or current_user.user.id != finished.user_id:
+        return render_template("connections/problem.html", status=400, message=(
+            "You were signed out while connecting. Sign in and connect again.")), 400
+    rep = current_user.user
+    connection = connect_account(user_id=rep.id, provider=provider,
+                                 credentials=finished.credentials,
+                                 **deps("store", "calendars", "clock"))
+    try:
+        open_push_channel(connection.id, **deps("store", "calendars", "clock", "settings"))
+    except SchedulerError as exc:  # polling still keeps the calendar current
+        logger.warning("push channel for connection %s: %s", connection.id, exc.message)
+    flash(f"{LABELS[provider]} {connection.account} is connected.", "success")
+    return redirect(finished.next_url)
+
+
+@bp.post("/connections/<int:connection_id>/calendars")
+@login_required
+def calendars(connection_id: int):
+    busy = request.form.get("busy_calendars", "").replace(",", "\n").splitlines()
+    connection = choose_calendars(connection_id, user_id=current_user.user.id, busy=busy,
+                                  booking=request.form.get("booking_calendar", ""),
+                                  store=runtime().store)
+    flash(f"Saved: {len(connection.busy_calendars)} calendar(s) count as busy; bookings go "
+          f"to {connection.booking_calendar}.", "success")
+    return redirect(url_for("connections.index"))
+
+
+@bp.post("/connections/<int:connection_id>/disconnect")
+@login_required
+def remove(connection_id: int):
+    rep = current_user.user
+    connection = get_connection_or_raise(runtime().store, connection_id, user_id=rep.id)
+    revoked = disconnect(connection_id, user_id=rep.id,
+                         **deps("store", "calendars", "settings", "clock"))
+    if revoked:
+        after = "access is revoked."
+    elif connection.provider == "outlook":
+        after = "Microsoft lists the app at myapps.microsoft.com until you remove it there."
+    else:
+        after = "Google could not be reached to revoke access; remove Nextstep at " \
+                "myaccount.google.com/permissions."
+    flash(f"{LABELS[connection.provider]} {connection.account} is disconnected and its "
+          f"tokens are deleted; {after}", "success")
+    return redirect(url_for("connections.index"))
+
+
+def _offered_or_404(provider: str) -> None:
+    if provider not in offered_providers(runtime().settings):
+        abort(404)

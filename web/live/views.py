@@ -17,6 +17,7 @@ from scheduler.booking import (
     guess_prospect_timezone,
     propose_slots,
 )
+from scheduler.connections import connection_problems
 from scheduler.errors import SchedulerError
 from scheduler.offers import create_offer
 from scheduler.plans import STEP_TYPES
@@ -59,6 +60,7 @@ def screen():
     return render_template("live/screen.html", rep=rep, zones=ZONES, durations=DURATIONS,
                            step_types=STEP_TYPES, rows=range(forms.PLAN_ROWS),
                            colleagues=list_colleagues(runtime().store, rep),
+                           problems=connection_problems(runtime().store, rep.id),
                            idempotency_key=uuid.uuid4().hex)
 
 
