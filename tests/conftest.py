@@ -82,14 +82,14 @@ def settings(tmp_path):
     return make_settings(tmp_path)
 
 
-def build_runtime(settings, clock, *, builders=None, mailer=None):
+def build_runtime(settings, clock, *, builders=None, mailer=None, http=None):
     from scheduler.jobs import ManualJobs
     from scheduler.runtime import Nextstep
     from scheduler.store.migrate import upgrade
 
     upgrade(settings.database_url)
     runtime = Nextstep.build(settings, clock=clock, mailer=mailer,
-                             builders=builders if builders is not None else {})
+                             builders=builders if builders is not None else {}, http=http)
     return runtime.use_jobs(ManualJobs())
 
 

@@ -1,0 +1,285 @@
+"""Outlook end to end through the web app, with msal and the adapter's requests session
+against the Graph emulator. The app is also served on a loopback port, because Graph calls
+back: the subscription's validation handshake and the change notifications arrive over real
+HTTP, as they would from Microsoft. The clock is today's: Graph checks subscription
+lifetimes against its own clock."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+import requests
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from scheduler.accounts import add_user
+from scheduler.clock import FixedClock
+from scheduler.jobs import ManualJobs
+from scheduler.providers.outlook import FOLLOWUP_ID_PROPERTY_ID
+from scheduler.runtime import default_builders
+from scheduler.store.models import Connection, FollowUp, LogEntry
+from tests.conftest import build_runtime, make_settings
+from tests.contract.harness_outlook import emulated_outlook
+from tests.ports import free_port
+from tests.web.api_support import PROSPECT, book, plan, proposal
+
+REP = "rep@example.com"
+
+
+def next_weekday_at(now: datetime, hour: int) -> datetime:
+    """The next weekday after tomorrow's start at `hour` UTC (inside New York office hours
+    and, from 17:00 UTC, Los Angeles ones)."""
+    day = (now + timedelta(days=1)).date()
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime.now(UTC).replace(second=0, microsecond=0))
+
+
+@pytest.fixture
+def outlook():
+    with emulated_outlook() as emulated:
+        yield emulated
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def settings(tmp_path, outlook, port):
+    return make_settings(tmp_path, base_url=f"http://127.0.0.1:{port}",
+                         ms_client_id=outlook.settings.ms_client_id,
+                         ms_client_secret=outlook.settings.ms_client_secret,
+                         ms_authority=outlook.settings.ms_authority,
+                         graph_api_endpoint=outlook.settings.graph_api_endpoint)
+
+
+@pytest.fixture
+def runtime(settings, clock, outlook):
+    built = build_runtime(settings, clock, builders=default_builders(outlook.session),
+                          http=outlook.session)
+    yield built
+    built.store.dispose()
+
+
+@pytest.fixture
+def served(app, port):
+    """The same app on a loopback port, for Graph's calls back."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def consent(outlook, start, base_url: str) -> str:
+    """The browser's trip to Microsoft and back; the callback's path and query."""
+    assert start.status_code == 302, start.get_data(as_text=True)
+    back = outlook.session.get(start.headers["Location"], allow_redirects=False, timeout=10)
+    assert back.status_code == 302, back.text
+    parts = urlsplit(back.headers["Location"])
+    assert f"{parts.scheme}://{parts.netloc}" == base_url
+    return f"{parts.path}?{parts.query}"
+
+
+@pytest.fixture
+def connect(signed_in, outlook, served):
+    def go() -> str:
+        callback = consent(outlook, signed_in.get("/connections/outlook/connect"), served)
+        answer = signed_in.get(callback)
+        assert answer.status_code == 302, answer.get_data(as_text=True)
+        return callback
+    return go
+
+
+def the_connection(runtime) -> Connection:
+    with runtime.store.reading() as session:
+        return session.scalars(select(Connection).where(Connection.provider == "outlook")).one()
+
+
+def kinds(runtime) -> list[str]:
+    with runtime.store.reading() as session:
+        return list(session.scalars(select(LogEntry.kind).order_by(LogEntry.id)))
+
+
+def our_event(outlook):
+    [event] = [e for e in outlook.state.live_events(REP) if FOLLOWUP_ID_PROPERTY_ID in
+               e.properties]
+    return event
+
+
+# --- connecting --------------------------------------------------------------------------------
+
+
+def test_connecting_stores_msals_cache_encrypted_and_subscribes_after_the_handshake(
+        connect, runtime, outlook, served, rep):
+    connect()
+
+    connection = the_connection(runtime)
+    assert (connection.user_id, connection.account, connection.status) == (rep.id, REP,
+                                                                            "active")
+    stored = runtime.calendars.cipher.decrypt(connection.key_id, connection.credentials)
+    assert stored["token_cache"] and b"RefreshToken" not in connection.credentials
+    [subscription] = outlook.state.subscriptions.values()  # Graph validated our URL first
+    assert subscription["notificationUrl"] == served + "/hooks/outlook"
+    assert subscription["clientState"] == connection.channel["token"]
+    assert connection.channel["id"] == subscription["id"]
+
+
+def test_the_callback_works_once(connect, signed_in, runtime, outlook):
+    callback = connect()
+
+    assert signed_in.get(callback).status_code == 400
+    assert len(outlook.state.subscriptions) == 1
+
+
+def test_an_answer_with_another_state_is_refused_before_the_code_is_redeemed(
+        signed_in, runtime, outlook, served):
+    callback = consent(outlook, signed_in.get("/connections/outlook/connect"), served)
+    path, query = callback.split("?", 1)
+    tokens_before = outlook.state.request_count("token")
+
+    answer = signed_in.get(f"{path}?{urlencode(dict(parse_qsl(query), state='forged'))}")
+
+    assert answer.status_code == 400
+    assert "does not belong to the sign-in" in answer.get_data(as_text=True)
+    assert outlook.state.request_count("token") == tokens_before
+
+
+def test_signing_in_with_microsoft(client, runtime, outlook, served):
+    add_user(REP, name="Riley Rep", timezone="America/New_York", store=runtime.store,
+             clock=runtime.clock)
+    assert 'id="sign-in-outlook"' in client.get("/login").get_data(as_text=True)
+
+    answer = client.get(consent(outlook, client.get("/login/outlook"), served))
+
+    assert answer.status_code == 302 and answer.headers["Location"] == "/live"
+    assert client.get("/live").status_code == 200
+
+
+# --- Graph calling back ------------------------------------------------------------------------
+
+
+def test_the_validation_handshake_echoes_the_token_as_plain_text(served):
+    token = "Validation: Testing client application reachability 1a2b"
+    answer = requests.post(served + "/hooks/outlook", params={"validationToken": token},
+                           timeout=5)
+
+    assert (answer.status_code, answer.text) == (200, token)
+    assert answer.headers["Content-Type"].startswith("text/plain")
+
+
+def test_a_booking_lands_in_outlook_and_the_decline_comes_back_after_one_sync(
+        connect, api, runtime, outlook, clock):
+    connect()
+    runtime.use_jobs(jobs := ManualJobs())
+    start = next_weekday_at(clock.now(), 17)
+    outlook.state.add_event(REP, start - timedelta(hours=2), start - timedelta(hours=1))
+    offered = api.post("/proposals", json=proposal(earliest=(start - timedelta(hours=2))
+                                                   .isoformat()))
+    assert offered.status_code == 200, offered.get_json()
+    assert (start - timedelta(hours=2)).isoformat().replace("+00:00", "Z") not in [
+        p["start"] for p in offered.get_json()["proposals"]]  # Graph's busy time was read
+
+    followup = book(api, start, plan=plan(due=(start + timedelta(days=2)).date().isoformat()))
+    runtime.tick()  # the worker writes the event
+    event = our_event(outlook)
+    assert event.properties[FOLLOWUP_ID_PROPERTY_ID] == followup["id"]
+    assert event.transaction_id
+    assert PROSPECT["email"] in [a["emailAddress"]["address"]
+                                 for a in event.fields["attendees"]]
+
+    outlook.state.respond(event.id, PROSPECT["email"], "declined")
+    assert outlook.state.notify(event.id, "updated") == [202]
+    assert jobs.kicks >= 1
+    runtime.tick()
+
+    with runtime.store.reading() as session:
+        assert session.get(FollowUp, followup["id"]).status == "declined"
+    assert "attendee.declined" in kinds(runtime)
+
+
+def test_fifty_notifications_in_five_seconds_cost_one_sync(connect, api, runtime, outlook,
+                                                           clock):
+    connect()
+    start = next_weekday_at(clock.now(), 17)
+    book(api, start, plan=plan(due=(start + timedelta(days=2)).date().isoformat()))
+    runtime.tick()
+    event = our_event(outlook)
+    runtime.use_jobs(jobs := ManualJobs())
+    deltas = outlook.state.request_count("calendar_view_delta")
+
+    started = datetime.now(UTC)
+    statuses = [s for _ in range(50) for s in outlook.state.notify(event.id, "updated")]
+    assert datetime.now(UTC) - started < timedelta(seconds=5)
+
+    assert statuses == [202] * 50
+    assert jobs.kicks == 1
+    runtime.tick()
+    runtime.tick()
+    assert outlook.state.request_count("calendar_view_delta") - deltas == 1
+
+
+def test_a_forged_notification_syncs_nothing(connect, runtime, outlook, served):
+    connect()
+    runtime.use_jobs(jobs := ManualJobs())
+    connection = the_connection(runtime)
+    forged = {"value": [{"subscriptionId": connection.channel["id"], "changeType": "updated",
+                         "clientState": "a-guess", "resource": "Users/x/Events/y"}]}
+
+    answer = requests.post(served + "/hooks/outlook", json=forged, timeout=5)
+
+    assert answer.status_code == 202  # Graph learns nothing either way
+    assert jobs.kicks == 0 and the_connection(runtime).sync_requested_at is None
+
+
+def test_a_notification_that_is_not_graphs_shape_is_a_400(served):
+    answer = requests.post(served + "/hooks/outlook", json={"hello": 1}, timeout=5)
+    assert answer.status_code == 400
+
+
+# --- a grant that ends -------------------------------------------------------------------------
+
+
+def test_revoked_consent_marks_the_connection_and_the_live_screen_says_so(
+        connect, signed_in, api, runtime, outlook):
+    connect()
+    outlook.state.identity.revoke_consent(REP)
+    outlook.state.identity.expire_access_tokens()
+
+    answer = api.post("/proposals", json=proposal())
+
+    assert answer.status_code == 200
+    [warning] = answer.get_json()["warnings"]
+    assert "needs to be connected again" in warning
+    assert the_connection(runtime).status == "needs_reconnect"
+    screen = signed_in.get("/live").get_data(as_text=True)
+    assert 'data-problem="connection"' in screen and REP in screen
+    calls = outlook.state.request_count()
+    api.post("/proposals", json=proposal())
+    assert outlook.state.request_count() == calls
+
+
+def test_disconnecting_deletes_the_subscription_and_the_tokens(connect, signed_in, runtime,
+                                                               outlook):
+    connect()
+    connection = the_connection(runtime)
+
+    answer = signed_in.post(f"/connections/{connection.id}/disconnect")
+
+    assert answer.status_code == 302
+    assert outlook.state.subscriptions == {}
+    with runtime.store.reading() as session:
+        assert session.scalars(select(Connection).where(Connection.provider == "outlook")
+                               ).all() == []
+    assert "connection.disconnected" in kinds(runtime)
