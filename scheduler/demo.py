@@ -51,13 +51,19 @@ def seed_demo(runtime: Nextstep, *, days: int = 14) -> DemoInfo:
     today = clock.now().date()
     count = 0
     for email, _name, zone in (REP, *HELPERS):
-        for offset in range(-1, days + 1):
-            for start, end, title in busy_day(email, today + timedelta(days=offset), zone):
-                uid = uuid.uuid5(uuid.NAMESPACE_URL, f"{email}/{start.isoformat()}").hex
-                calendar.add_busy(email, start, end, title=title, uid=uid)
-                count += 1
+        for start, end, title in busy_days(email, zone, today, days):
+            uid = uuid.uuid5(uuid.NAMESPACE_URL, f"{email}/{start.isoformat()}").hex
+            calendar.add_busy(email, start, end, title=title, uid=uid)
+            count += 1
     token = create_api_token(store, REP[0], clock=clock)
     return DemoInfo(email=REP[0], password=DEMO_PASSWORD, token=token, busy_events=count)
+
+
+def busy_days(email: str, zone: str, today: date,
+              days: int = 14) -> list[tuple[datetime, datetime, str]]:
+    """The person's busy time from yesterday to `days` ahead (the demo's calendars)."""
+    return [busy for offset in range(-1, days + 1)
+            for busy in busy_day(email, today + timedelta(days=offset), zone)]
 
 
 def busy_day(email: str, day: date, zone: str) -> list[tuple[datetime, datetime, str]]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -49,7 +50,10 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-def demo(host: str, port: int) -> None:
+@click.option("--google-sandbox", is_flag=True,
+              help="Also offer 'Connect Google Calendar' against the Google emulator in "
+                   "tests/ (needs a checkout's root on PYTHONPATH; `make demo` does this).")
+def demo(host: str, port: int, google_sandbox: bool) -> None:
     """Set up a local SQLite database with demo data and serve the app."""
     from scheduler.demo import seed_demo
 
@@ -59,8 +63,9 @@ def demo(host: str, port: int) -> None:
         instance.mkdir(parents=True, exist_ok=True)
         secret_file.write_text(secrets.token_urlsafe(32))
     base_url = f"http://{host}:{port}"
+    sandbox = _google_sandbox() if google_sandbox else {}
     settings = _settings(demo=True, secret_key=secret_file.read_text().strip(),
-                         base_url=base_url)
+                         base_url=base_url, **sandbox)
     runtime = _runtime(settings)
     info = _guard(lambda: seed_demo(runtime))
     click.echo(f"Nextstep demo at {base_url}/")
@@ -68,6 +73,9 @@ def demo(host: str, port: int) -> None:
     click.echo(f"  API token: {info.token}")
     click.echo(f"  database:  {settings.database_url}")
     click.echo(f"  invites:   written as .eml files to {settings.outbox_dir.resolve()}/")
+    if sandbox:
+        click.echo(f"  Google:    sandbox at {sandbox['google_auth_uri'].split('/o/')[0]}; "
+                   f"Connections > Connect Google Calendar signs in {info.email}")
     click.echo(f"  try:       curl {base_url}/api/v1/health")
     _serve(settings, host, port, runtime=runtime, gunicorn=False)
 
@@ -80,6 +88,23 @@ def serve(host: str, port: int) -> None:
     settings = _settings()
     _guard(settings.require_secrets)
     _serve(settings, host, port, runtime=_runtime(settings), gunicorn=True)
+
+
+def _google_sandbox() -> dict[str, str]:
+    """Start the Google emulator with the demo people's calendars; its settings."""
+    from scheduler.demo import HELPERS, REP, busy_days
+
+    try:
+        from tests.emulators.google import sandbox
+    except ImportError:
+        raise Fail("--google-sandbox needs the tests/ folder of a Nextstep checkout on "
+                   "PYTHONPATH (run `make demo` from the checkout)") from None
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the sandbox speaks http
+    today = datetime.now(UTC).date()
+    _state, settings = sandbox(
+        [(email, zone) for email, _name, zone in (REP, *HELPERS)],
+        lambda email, zone: [(start, end) for start, end, _ in busy_days(email, zone, today)])
+    return settings
 
 
 def _serve(settings: Settings, host: str, port: int, *, runtime, gunicorn: bool) -> None:

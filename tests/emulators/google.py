@@ -320,6 +320,23 @@ def demo_state() -> GoogleState:
     return emulated
 
 
+def sandbox(people: list[tuple[str, str]], busy: Callable[[str, str], list[tuple[datetime,
+                                                                                   datetime]]]
+            ) -> tuple[GoogleState, dict[str, str]]:
+    """A Google to connect to in `nextstep demo --google-sandbox`: the first person signs in
+    on its consent page, everyone has a calendar in their zone filled with `busy(email,
+    zone)`. Returns the state and the settings that point Nextstep at it."""
+    emulated = GoogleState(account=people[0][0])
+    for email, zone in people:
+        emulated.add_calendar(email, time_zone=zone)
+        for start, end in busy(email, zone):
+            emulated.add_busy(email, start, end)
+    base, _shutdown = serve(emulated)  # a daemon thread: it ends with the demo
+    return emulated, {"google_client_id": emulated.identity.client_id,
+                      "google_client_secret": emulated.identity.client_secret,
+                      **endpoints(base)}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
