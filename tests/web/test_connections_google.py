@@ -21,6 +21,7 @@ from scheduler.store.models import Connection, FollowUp, LogEntry
 from tests.conftest import PASSWORD, build_runtime, make_settings
 from tests.contract.harness_google import REP, running_emulator
 from tests.emulators.google import endpoints
+from tests.emulators.google_state import Fault
 from tests.web.api_support import PROSPECT, TUESDAY_3PM, book, proposal
 
 BASE_URL = "https://nextstep.test"  # Google only pushes to HTTPS addresses
@@ -339,3 +340,40 @@ def test_another_reps_connection_cannot_be_changed(signed_in, runtime, google, m
     connection = the_connection(runtime)
     assert signed_in.post(f"/connections/{connection.id}/disconnect").status_code == 404
     assert the_connection(runtime).id == connection.id
+
+
+def test_a_channel_about_to_lapse_is_replaced_by_the_worker(signed_in, runtime, google,
+                                                            clock):
+    connect(signed_in)
+    old = the_connection(runtime).channel
+    with runtime.store.transaction() as session:  # as if a week had passed since
+        row = session.get(Connection, the_connection(runtime).id)
+        row.channel = dict(row.channel, expires_at=(clock.now() + timedelta(hours=1))
+                           .isoformat())
+
+    runtime.tick()
+
+    new = the_connection(runtime).channel
+    assert new["id"] != old["id"] and new["token"] != old["token"]
+    assert list(google.state.channels) == [new["id"]]  # the old one was stopped
+    old_headers = {"X-Goog-Channel-ID": old["id"], "X-Goog-Channel-Token": old["token"],
+                   "X-Goog-Resource-State": "exists"}
+    assert signed_in.post("/hooks/google", headers=old_headers).status_code == 404
+    assert notify(signed_in, google).status_code == 200
+
+
+def test_a_sync_google_puts_off_is_asked_for_again_and_runs_on_the_next_round(signed_in,
+                                                                               runtime, google):
+    connect(signed_in)
+    runtime.use_jobs(ManualJobs())
+    notify(signed_in, google)
+    google.state.inject("events.list", Fault.throttled(retry_after=600))  # not slept through
+
+    runtime.tick()
+
+    assert the_connection(runtime).sync_requested_at is not None
+    before = google.state.request_count("events.list")
+    runtime.tick()
+    assert google.state.request_count("events.list") == before + 1
+    assert the_connection(runtime).sync_requested_at is None
+    assert the_connection(runtime).last_synced_at is not None

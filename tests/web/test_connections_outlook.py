@@ -283,3 +283,23 @@ def test_disconnecting_deletes_the_subscription_and_the_tokens(connect, signed_i
         assert session.scalars(select(Connection).where(Connection.provider == "outlook")
                                ).all() == []
     assert "connection.disconnected" in kinds(runtime)
+
+
+def test_a_subscription_about_to_lapse_is_renewed_by_the_worker(connect, runtime, outlook,
+                                                                clock):
+    connect()
+    connection = the_connection(runtime)
+    with runtime.store.transaction() as session:  # as if two days had passed since
+        row = session.get(Connection, connection.id)
+        row.channel = dict(row.channel, expires_at=(clock.now() + timedelta(hours=6))
+                           .isoformat())
+
+    runtime.tick()
+
+    [subscription] = outlook.state.subscriptions.values()
+    renewed = datetime.fromisoformat(subscription["expirationDateTime"].replace("Z", "+00:00"))
+    assert renewed > clock.now() + timedelta(days=1)
+    assert subscription["id"] == the_connection(runtime).channel["id"] == connection.channel["id"]
+    stored = datetime.fromisoformat(the_connection(runtime).channel["expires_at"]
+                                    .replace("Z", "+00:00"))
+    assert stored > clock.now() + timedelta(days=1)
