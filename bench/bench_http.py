@@ -275,7 +275,6 @@ def served(prefix: str) -> Iterator[tuple[str, int, str]]:
     """Seeded throw-away database and gunicorn on it: yields (database url, port, token);
     everything is stopped and dropped afterwards."""
     name, url = create_database()
-    server = None
     try:
         with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
             env = {"DATABASE_URL": url, "NEXTSTEP_SECRET_KEY": uuid.uuid4().hex,
@@ -285,11 +284,12 @@ def served(prefix: str) -> Iterator[tuple[str, int, str]]:
             token = seed(url, env)
             port = free_port()
             server = start_gunicorn(port, env, Path(scratch) / "gunicorn.log")
-            wait_until_up(port, server)
-            yield url, port, token
+            try:
+                wait_until_up(port, server)
+                yield url, port, token
+            finally:  # before the folder goes: its workers still write invites there
+                stop(server)
     finally:
-        if server is not None:
-            stop(server)
         drop_database(name)
 
 

@@ -118,7 +118,7 @@ class Calendars:
                 return {}, {email: exc.message for email in emails}
             except ProviderUnavailable as exc:
                 return {}, {email: exc.message for email in emails}
-            busy = {email: sorted(span for cid in ids for span in result.busy.get(cid, []))
+            busy = {email: _merged([result.busy.get(cid, []) for cid in ids])
                     for email, ids in calendar_ids.items()}
             errors = {email: "; ".join(result.errors[cid] for cid in ids
                                        if cid in result.errors)
@@ -180,3 +180,11 @@ class Calendars:
             append(session, "connection.needs_reconnect", at=self.clock.now(),
                    rep_id=connection.user_id, provider=connection.provider,
                    account=connection.account, reason=reason)
+
+
+def _merged(lists: list[list[Interval]]) -> list[Interval]:
+    """One person's busy time from several calendars, in order (a single calendar's list
+    is already in order: no sort, which a proposal would otherwise pay for every span)."""
+    if len(lists) == 1:
+        return list(lists[0])
+    return sorted(span for spans in lists for span in spans)
