@@ -16,6 +16,8 @@ scheduler.store.migrate.upgrade and dropped afterwards; gunicorn with 2 gthread 
 threads; the load generator is this module run as `python -m bench.bench_http drive ...`:
 CONNECTIONS keep-alive http.client connections in threads, closed loop, WARMUP seconds not
 counted, then SECONDS measured. Latency is per request, send to last byte, in ms.
+`.server_cpu` is the CPU gunicorn's processes spent per request sent (warm-up included),
+read from /proc: on a shared machine it moves far less between runs than requests/s does.
 Skips with one line when PostgreSQL is unreachable.
 """
 
@@ -201,11 +203,15 @@ def drive(port: int, token: str, kind: str, seconds: float, connections: int,
     statuses: Counter[str] = Counter()
     lock = threading.Lock()
 
+    sent = [0]
+
     def loop() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine: list[float] = []
         seen: Counter[str] = Counter()
+        count = 0
         while (now := time.monotonic()) < stop_at:
+            count += 1
             path, body = bodies.next()
             try:
                 connection.request("POST", path, body=body, headers=headers)
@@ -223,6 +229,7 @@ def drive(port: int, token: str, kind: str, seconds: float, connections: int,
         with lock:
             latencies.extend(mine)
             statuses.update(seen)
+            sent[0] += count
 
     threads = [threading.Thread(target=loop) for _ in range(connections)]
     for thread in threads:
@@ -232,7 +239,7 @@ def drive(port: int, token: str, kind: str, seconds: float, connections: int,
     latencies.sort()
     return {"requests": len(latencies), "seconds": seconds,
             "p50": _percentile(latencies, 50), "p99": _percentile(latencies, 99),
-            "statuses": dict(statuses)}
+            "statuses": dict(statuses), "sent": sent[0]}
 
 
 def _status_class(status: int) -> str:
@@ -249,13 +256,29 @@ def _percentile(ordered: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
 
 
-def load(port: int, token: str, kind: str) -> dict[str, Any]:
+def server_cpu_seconds(server: subprocess.Popen) -> float:
+    """User + system CPU of gunicorn's workers so far (Linux /proc): what the app costs per
+    request, a steadier figure than requests/s on a machine whose neighbours vary."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    total = 0
+    for pid in [str(server.pid), *children]:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def load(port: int, token: str, kind: str, server: subprocess.Popen) -> dict[str, Any]:
     """Run the load generator as a second process, so it does not share our GIL."""
+    cpu_before = server_cpu_seconds(server)
     command = [sys.executable, "-m", "bench.bench_http", "drive", str(port), token, kind,
                str(SECONDS), str(CONNECTIONS), str(WARMUP)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True,
                           timeout=SECONDS + WARMUP + 60)
-    return json.loads(done.stdout)
+    result = json.loads(done.stdout)
+    result["cpu_ms_per_request"] = ((server_cpu_seconds(server) - cpu_before) * 1000
+                                    / max(result["sent"], 1))
+    return result
 
 
 def figures(kind: str, result: dict[str, Any]) -> Iterator[tuple[str, float, str]]:
@@ -263,6 +286,7 @@ def figures(kind: str, result: dict[str, Any]) -> Iterator[tuple[str, float, str
     yield f"http.{kind}.rps", round(result["requests"] / result["seconds"], 1), "requests/s"
     yield f"http.{kind}.p50", round(result["p50"], 2), "ms"
     yield f"http.{kind}.p99", round(result["p99"], 2), "ms"
+    yield f"http.{kind}.server_cpu", round(result["cpu_ms_per_request"], 2), "ms/request"
     yield f"http.{kind}.2xx", statuses.get("2xx", 0), "responses"
     yield f"http.{kind}.409", statuses.get("409", 0), "responses"
     yield f"http.{kind}.4xx_other", statuses.get("4xx", 0), "responses"
@@ -271,8 +295,9 @@ def figures(kind: str, result: dict[str, Any]) -> Iterator[tuple[str, float, str
 
 
 @contextmanager
-def served(prefix: str) -> Iterator[tuple[str, int, str]]:
-    """Seeded throw-away database and gunicorn on it: yields (database url, port, token);
+def served(prefix: str) -> Iterator[tuple[str, int, str, subprocess.Popen]]:
+    """Seeded throw-away database and gunicorn on it: yields (database url, port, token,
+    the gunicorn process);
     everything is stopped and dropped afterwards."""
     name, url = create_database()
     try:
@@ -286,7 +311,7 @@ def served(prefix: str) -> Iterator[tuple[str, int, str]]:
             server = start_gunicorn(port, env, Path(scratch) / "gunicorn.log")
             try:
                 wait_until_up(port, server)
-                yield url, port, token
+                yield url, port, token, server
             finally:  # before the folder goes: its workers still write invites there
                 stop(server)
     finally:
@@ -297,11 +322,11 @@ def run() -> Iterator[tuple[str, float, str]]:
     if not postgres_reachable():
         print("http: skipped, PostgreSQL is not reachable at 127.0.0.1:5432", flush=True)
         return
-    with served("nextstep-bench-") as (_url, port, token):
+    with served("nextstep-bench-") as (_url, port, token, server):
         yield "http.setup.cores", os.cpu_count() or 0, "cores"
         yield "http.setup.connections", CONNECTIONS, "connections"
         for kind in ("proposals", "followups"):
-            yield from figures(kind, load(port, token, kind))
+            yield from figures(kind, load(port, token, kind, server))
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["drive"]:

@@ -101,7 +101,7 @@ def run() -> Iterator[tuple[str, float, str]]:
     if not postgres_reachable():
         print("race: skipped, PostgreSQL is not reachable at 127.0.0.1:5432", flush=True)
         return
-    with served("nextstep-race-") as (url, port, token):
+    with served("nextstep-race-") as (url, port, token, _server):
         # Past the seeded busy data, on the hour: free for all three.
         start = (datetime.now(UTC) + timedelta(days=BUSY_DAYS + 5)).replace(
             hour=15, minute=0, second=0, microsecond=0)
