@@ -4,14 +4,13 @@ server: the test runtime, served by werkzeug in a thread, with CSRF on."""
 from __future__ import annotations
 
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from scheduler.jobs import InlineJobs
 from tests.conftest import PASSWORD
+from tests.ports import serving
 from tests.smtp import smtp_server  # noqa: F401  (the fixture)
 from web.app import create_app
 
@@ -58,12 +57,8 @@ def server_port() -> int:
 @pytest.fixture
 def live_server(live_app, server_port):
     """The base URL of the app served on a loopback port for this test."""
-    server = make_server("127.0.0.1", server_port, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serving(live_app, server_port) as base_url:
+        yield base_url
 
 
 @pytest.fixture

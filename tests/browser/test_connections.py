@@ -6,18 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.runtime import default_builders
-from tests.conftest import build_runtime, make_settings
-from tests.contract.harness_google import running_emulator
-from tests.emulators.google import endpoints
+from tests import google_app
 from tests.ports import free_port
 
-
-@pytest.fixture
-def google(monkeypatch):
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the emulator speaks plain http
-    with running_emulator() as emulated:
-        yield emulated
+google, runtime = google_app.google, google_app.runtime  # the fixtures, by their names
 
 
 @pytest.fixture
@@ -27,17 +19,7 @@ def server_port() -> int:
 
 @pytest.fixture
 def settings(tmp_path, google, server_port):
-    return make_settings(tmp_path, base_url=f"http://127.0.0.1:{server_port}",
-                         google_client_id=google.settings.google_client_id,
-                         google_client_secret=google.settings.google_client_secret,
-                         **endpoints(google.base_url))
-
-
-@pytest.fixture
-def runtime(settings, clock):
-    built = build_runtime(settings, clock, builders=default_builders())
-    yield built
-    built.store.dispose()
+    return google_app.google_settings(tmp_path, google, base_url=f"http://127.0.0.1:{server_port}")
 
 
 def test_rep_connects_google_then_disconnects(page, sign_in, live_server, google, screenshot):

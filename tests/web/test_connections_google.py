@@ -16,37 +16,22 @@ from sqlalchemy import select
 from scheduler.accounts import add_user
 from scheduler.jobs import ManualJobs
 from scheduler.providers.base import FOLLOWUP_ID_PROPERTY
-from scheduler.runtime import default_builders
 from scheduler.store.models import Connection, FollowUp, LogEntry
-from tests.conftest import PASSWORD, build_runtime, make_settings
-from tests.contract.harness_google import REP, running_emulator
-from tests.emulators.google import endpoints
+from tests import google_app
+from tests.conftest import PASSWORD
+from tests.contract.harness_google import REP
 from tests.emulators.google_state import Fault
 from tests.web.api_support import PROSPECT, TUESDAY_3PM, book, proposal
 
 BASE_URL = "https://nextstep.test"  # Google only pushes to HTTPS addresses
 
 
-@pytest.fixture
-def google(monkeypatch):
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the emulator speaks plain http
-    with running_emulator() as emulated:
-        yield emulated
+google, runtime = google_app.google, google_app.runtime  # the fixtures, by their names
 
 
 @pytest.fixture
 def settings(tmp_path, google):
-    return make_settings(tmp_path, base_url=BASE_URL,
-                         google_client_id=google.settings.google_client_id,
-                         google_client_secret=google.settings.google_client_secret,
-                         **endpoints(google.base_url))
-
-
-@pytest.fixture
-def runtime(settings, clock):
-    built = build_runtime(settings, clock, builders=default_builders())
-    yield built
-    built.store.dispose()
+    return google_app.google_settings(tmp_path, google, base_url=BASE_URL)
 
 
 @pytest.fixture

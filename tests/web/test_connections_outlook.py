@@ -6,14 +6,12 @@ lifetimes against its own clock."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 import requests
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from scheduler.accounts import add_user
 from scheduler.clock import FixedClock
@@ -23,7 +21,7 @@ from scheduler.runtime import default_builders
 from scheduler.store.models import Connection, FollowUp, LogEntry
 from tests.conftest import build_runtime, make_settings
 from tests.contract.harness_outlook import emulated_outlook
-from tests.ports import free_port
+from tests.ports import free_port, serving
 from tests.web.api_support import PROSPECT, book, plan, proposal
 
 REP = "rep@example.com"
@@ -74,12 +72,8 @@ def runtime(settings, clock, outlook):
 @pytest.fixture
 def served(app, port):
     """The same app on a loopback port, for Graph's calls back."""
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serving(app, port) as base_url:
+        yield base_url
 
 
 def consent(outlook, start, base_url: str) -> str:
