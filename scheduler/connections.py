@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 
+from scheduler.accounts import get_user_by_email
 from scheduler.calendars import Calendars
 from scheduler.clock import Clock, iso_utc
 from scheduler.errors import (
@@ -29,7 +30,7 @@ from scheduler.log import append
 from scheduler.providers import google_oauth
 from scheduler.settings import Settings
 from scheduler.store import Store
-from scheduler.store.models import Connection
+from scheduler.store.models import Connection, User
 from scheduler.sync import SyncResult, sync_connection
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,28 @@ def connection_problems(store: Store, user_id: int) -> list[str]:
 
 
 # --- connecting --------------------------------------------------------------------------------
+
+def rep_for_sign_in(provider: str, credentials: dict[str, Any], *, store: Store,
+                    calendars: Calendars) -> User | None:
+    """Who a "Sign in with ..." is, or None. Google vouches for an address it has verified.
+    Microsoft's preferred_username proves no address, so signing in with Microsoft finds
+    only the rep who connected that very account (msal's home account id) before."""
+    email = str(credentials.get("email") or "").strip().lower()
+    if provider == "google":
+        return get_user_by_email(store, email) if credentials.get("email_verified") else None
+    with store.reading() as session:
+        connected = session.scalars(select(Connection).where(
+            Connection.provider == provider, Connection.account == email)).all()
+    for connection in connected:
+        try:
+            stored = calendars.cipher.decrypt(connection.key_id, connection.credentials)
+        except NeedsReconnect:
+            continue
+        if stored.get("account_id") and stored.get("account_id") == credentials.get(
+                "account_id"):
+            return connection.user
+    return None
+
 
 def connect_account(*, user_id: int, provider: str, credentials: dict[str, Any], store: Store,
                     calendars: Calendars, clock: Clock) -> Connection:
@@ -184,6 +207,12 @@ def open_push_channel(connection_id: int, *, store: Store, calendars: Calendars,
                    "expires_at": iso_utc(opened["expiration"])}
     with store.transaction() as session:
         session.get(Connection, connection_id).channel = channel
+    if connection.channel:  # the one it replaces (connected again, or renewed): stop it
+        try:
+            close_push_channel(connection, calendars=calendars)
+        except (ProviderUnavailable, ProviderRejected) as exc:  # it lapses by itself
+            logger.info("closing the old channel of connection %s: %s", connection_id,
+                        exc.message)
     return channel
 
 
@@ -200,8 +229,8 @@ def close_push_channel(connection: Connection, *, calendars: Calendars) -> None:
 
 def renew_push_channels(*, store: Store, calendars: Calendars, clock: Clock,
                         settings: Settings) -> int:
-    """Channels that would lapse within RENEW_BEFORE are renewed (a Graph subscription is
-    extended; a Google channel cannot be, so a new one opens and the old one stops)."""
+    """Channels that would lapse within RENEW_BEFORE are renewed: a Graph subscription is
+    extended, a Google channel replaced."""
     now = clock.now()
     with store.reading() as session:
         due = [c for c in session.scalars(select(Connection).where(
@@ -217,12 +246,9 @@ def renew_push_channels(*, store: Store, calendars: Calendars, clock: Clock,
                 with store.transaction() as session:
                     row = session.get(Connection, connection.id)
                     row.channel = dict(row.channel, expires_at=iso_utc(expires_at))
-            else:
-                old = connection.channel
+            else:  # a Google channel cannot be extended: open another, stop this one
                 open_push_channel(connection.id, store=store, calendars=calendars,
                                   clock=clock, settings=settings)
-                calendars.provider("google", connection.id).stop_watch(old["id"],
-                                                                      old["resource_id"])
             renewed += 1
         except NeedsReconnect as exc:
             calendars.mark_needs_reconnect(connection.id, exc.message)

@@ -53,7 +53,8 @@ def finish_authorization(settings: Settings, redirect_uri: str, *,
                          code_verifier: str) -> dict[str, Any]:
     """The second leg: check the answer belongs to the sign-in we started (`state` is the
     one `start_authorization` returned), redeem the code with the verifier, and return what
-    the connection stores: {"access_token", "refresh_token", "expiry", "email"}."""
+    the connection stores: {"access_token", "refresh_token", "expiry", "email",
+    "email_verified"} (whether Google has checked that the account owns that address)."""
     answer = dict(parse_qsl(urlsplit(authorization_response_url).query))
     if not hmac.compare_digest(answer.get("state", "").encode(), state.encode()):
         raise InvalidInput("the Google sign-in answer does not belong to the sign-in that was "
@@ -87,7 +88,8 @@ def finish_authorization(settings: Settings, redirect_uri: str, *,
     expires_at = token.get("expires_at") or time.time() + float(token.get("expires_in", 0))
     return {"access_token": token["access_token"], "refresh_token": token["refresh_token"],
             "expiry": datetime.fromtimestamp(expires_at, UTC).isoformat(timespec="seconds"),
-            "email": claims.get("email", "")}
+            "email": claims.get("email", ""),
+            "email_verified": claims.get("email_verified") is True}
 
 
 def revoke(settings: Settings, token: Mapping[str, str | None]) -> None:

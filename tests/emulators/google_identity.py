@@ -65,6 +65,7 @@ class Identity:
     token_lifetime: int = 3600
     deny_consent: bool = False  # the user clicks "Cancel" on the consent page
     withheld_scopes: set[str] = field(default_factory=set)  # boxes the user unticks
+    unverified_email: bool = False  # an account whose address Google has not checked
     lock: threading.RLock = field(default_factory=threading.RLock)
     _codes: dict[str, Code] = field(default_factory=dict)
     _refresh: dict[str, Grant] = field(default_factory=dict)
@@ -183,7 +184,7 @@ class Identity:
                   "sub": str(int(hashlib.sha256(grant.email.encode()).hexdigest()[:15], 16)),
                   "iat": now, "exp": now + 3600}
         if SCOPE_ALIASES["email"] in grant.scopes:
-            claims.update(email=grant.email, email_verified=True)
+            claims.update(email=grant.email, email_verified=not self.unverified_email)
         with self.lock:
             if self._signer is None:
                 self._signer = _new_signer()

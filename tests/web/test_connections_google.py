@@ -171,6 +171,17 @@ def test_signing_in_with_an_unknown_google_account_is_refused(client, runtime, g
     assert client.get("/live").status_code == 302  # still signed out
 
 
+def test_an_address_google_has_not_verified_signs_nobody_in(client, runtime, google):
+    add_user(REP, name="Riley Rep", store=runtime.store, clock=runtime.clock)
+    google.state.identity.unverified_email = True
+
+    answer = client.get(consent(client.get("/login/google")))
+
+    assert answer.status_code == 403
+    assert "an address Google has verified" in answer.get_data(as_text=True)
+    assert client.get("/live").status_code == 302
+
+
 def test_a_provider_without_a_client_id_is_not_offered(signed_in, runtime):
     assert runtime.settings.ms_client_id is None
     assert signed_in.get("/connections/outlook/connect").status_code == 404
@@ -362,3 +373,13 @@ def test_a_sync_google_puts_off_is_asked_for_again_and_runs_on_the_next_round(si
     assert google.state.request_count("events.list") == before + 1
     assert the_connection(runtime).sync_requested_at is None
     assert the_connection(runtime).last_synced_at is not None
+
+
+def test_connecting_the_same_account_again_replaces_its_channel(signed_in, runtime, google):
+    connect(signed_in)
+    first = the_connection(runtime).channel
+
+    connect(signed_in)
+
+    assert list(google.state.channels) == [the_connection(runtime).channel["id"]]
+    assert the_connection(runtime).channel["id"] != first["id"]

@@ -150,15 +150,27 @@ def test_an_answer_with_another_state_is_refused_before_the_code_is_redeemed(
     assert outlook.state.request_count("token") == tokens_before
 
 
-def test_signing_in_with_microsoft(client, runtime, outlook, served):
-    add_user(REP, name="Riley Rep", timezone="America/New_York", store=runtime.store,
-             clock=runtime.clock)
-    assert 'id="sign-in-outlook"' in client.get("/login").get_data(as_text=True)
+def test_signing_in_with_microsoft_finds_the_rep_who_connected_that_account(
+        connect, app, runtime, outlook, served, rep):
+    connect()  # the rep, signed in with a password, connected rep@example.com
+    browser = app.test_client()
+    assert 'id="sign-in-outlook"' in browser.get("/login").get_data(as_text=True)
+
+    answer = browser.get(consent(outlook, browser.get("/login/outlook"), served))
+
+    assert answer.status_code == 302 and answer.headers["Location"] == "/live"
+    assert rep.name in browser.get("/live").get_data(as_text=True)
+
+
+def test_signing_in_with_a_microsoft_account_nobody_connected_is_refused(client, runtime,
+                                                                         outlook, served):
+    add_user(REP, name="Riley Rep", store=runtime.store, clock=runtime.clock)
 
     answer = client.get(consent(outlook, client.get("/login/outlook"), served))
 
-    assert answer.status_code == 302 and answer.headers["Location"] == "/live"
-    assert client.get("/live").status_code == 200
+    assert answer.status_code == 403  # preferred_username alone proves no address
+    assert "once you have connected" in answer.get_data(as_text=True)
+    assert client.get("/live").status_code == 302
 
 
 # --- Graph calling back ------------------------------------------------------------------------

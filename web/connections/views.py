@@ -8,7 +8,6 @@ import logging
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user
 
-from scheduler.accounts import get_user_by_email
 from scheduler.connections import (
     LABELS,
     choose_calendars,
@@ -19,6 +18,7 @@ from scheduler.connections import (
     get_connection_or_raise,
     offered_providers,
     open_push_channel,
+    rep_for_sign_in,
 )
 from scheduler.errors import SchedulerError
 from web.auth.session import SignedIn
@@ -28,6 +28,12 @@ from web.errors import status_for
 from web.runtime import deps, runtime
 
 logger = logging.getLogger(__name__)
+SIGN_IN_REFUSED = {
+    "google": "No Nextstep account uses {email} (an address Google has verified). Ask "
+              "whoever runs Nextstep for your team to add you, then sign in again.",
+    "outlook": "Signing in with Microsoft works once you have connected {email} on the "
+               "Connections page while signed in with your password.",
+}
 
 
 @bp.errorhandler(SchedulerError)
@@ -73,11 +79,10 @@ def callback(provider: str):
     finished = flows.finish(provider)
     email = finished.credentials.get("email", "")
     if finished.purpose == "sign_in":
-        user = get_user_by_email(runtime().store, email)
+        user = rep_for_sign_in(provider, finished.credentials, **deps("store", "calendars"))
         if user is None:
-            return render_template("connections/problem.html", status=403, message=(
-                f"No Nextstep account uses {email}. Ask whoever runs Nextstep for your team "
-                f"to add you, then sign in again.")), 403
+            return render_template("connections/problem.html", status=403,
+                                   message=SIGN_IN_REFUSED[provider].format(email=email)), 403
         login_user(SignedIn(user))
     elif not current_user.is_authenticated or current_user.user.id != finished.user_id:
         return render_template("connections/problem.html", status=400, message=(
