@@ -93,6 +93,16 @@ def build_runtime(settings, clock, *, builders=None, mailer=None, http=None):
     return runtime.use_jobs(ManualJobs())
 
 
+def logged_kinds(runtime) -> list[str]:
+    """The kinds of the log's entries, oldest first."""
+    from sqlalchemy import select
+
+    from scheduler.store.models import LogEntry
+
+    with runtime.store.reading() as session:
+        return list(session.scalars(select(LogEntry.kind).order_by(LogEntry.id)))
+
+
 @pytest.fixture
 def runtime(settings, clock):
     """Nextstep on a fresh SQLite file; background work runs only when a test calls tick()."""

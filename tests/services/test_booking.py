@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from scheduler.booking import book_followup, cancel_followup, get_followup, reschedule_followup
 from scheduler.errors import InvalidInput, InvalidPlan, SlotTaken
 from scheduler.providers.local import LocalCalendar
-from scheduler.store.models import FollowUp, LocalEvent, LogEntry, OutboxMessage, Reservation
+from scheduler.store.models import FollowUp, LocalEvent, OutboxMessage, Reservation
+from tests.conftest import logged_kinds
 from tests.services.helpers import booking, plan
 
 # Tuesday 24 Nov 2026, 15:00 UTC = 10:00 in New York, 07:00 in Los Angeles... too early for
@@ -22,10 +23,6 @@ def count(runtime, model, *where) -> int:
     with runtime.store.reading() as session:
         return session.scalar(select(func.count()).select_from(model).where(*where))
 
-
-def kinds(runtime) -> list[str]:
-    with runtime.store.reading() as session:
-        return list(session.scalars(select(LogEntry.kind).order_by(LogEntry.id)))
 
 
 @pytest.fixture
@@ -51,7 +48,7 @@ def test_booking_writes_the_followup_plan_reservations_log_and_outbox(runtime, r
     assert [h.email for h in followup.helpers] == ["lee@example.com"]
     assert count(runtime, Reservation, Reservation.followup_id == followup.id,
                  Reservation.active) == 2
-    assert kinds(runtime) == ["followup.booked"]
+    assert logged_kinds(runtime) == ["followup.booked"]
     assert count(runtime, OutboxMessage) == 2
     assert runtime.jobs.kicks == 1
 
@@ -83,7 +80,7 @@ def test_retrying_with_the_same_key_returns_the_first_booking(runtime, rep):
 
     assert (again.created, again.followup.id) == (False, first.followup.id)
     assert count(runtime, FollowUp) == 1
-    assert kinds(runtime) == ["followup.booked"]
+    assert logged_kinds(runtime) == ["followup.booked"]
 
 
 def test_a_busy_rep_gets_slot_taken_and_nothing_is_written(runtime, rep):
@@ -95,7 +92,7 @@ def test_a_busy_rep_gets_slot_taken_and_nothing_is_written(runtime, rep):
 
     assert raised.value.field == "start"
     assert count(runtime, FollowUp) == 0
-    assert kinds(runtime) == []
+    assert logged_kinds(runtime) == []
 
 
 def test_a_helper_booked_elsewhere_makes_the_slot_taken(runtime, rep, lee, make_rep):
@@ -149,7 +146,7 @@ def test_rescheduling_moves_event_and_reservations_and_bumps_the_sequence(runtim
             Reservation.followup_id == followup.id))
     assert (event.start, event.sequence) == (later, 1)
     assert reservation.start == later
-    assert kinds(runtime) == ["followup.booked", "followup.rescheduled"]
+    assert logged_kinds(runtime) == ["followup.booked", "followup.rescheduled"]
 
 
 def test_rescheduling_by_fifteen_minutes_may_overlap_its_own_old_time(runtime, rep):

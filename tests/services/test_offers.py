@@ -15,7 +15,8 @@ from scheduler.booking import propose_slots
 from scheduler.errors import BadToken, InvalidInput, OfferExpired, OfferUsed
 from scheduler.offers import accept_offer, create_offer, expire_offers, withdraw_offer
 from scheduler.requests import OfferRequest
-from scheduler.store.models import FollowUp, LogEntry, Reservation
+from scheduler.store.models import FollowUp, Reservation
+from tests.conftest import logged_kinds
 from tests.services.helpers import PROSPECT, plan, proposal
 
 
@@ -28,10 +29,6 @@ def offer_request(**overrides) -> OfferRequest:
 def _token(url: str) -> str:
     return url.rsplit("/o/", 1)[1]
 
-
-def _kinds(runtime) -> list[str]:
-    with runtime.store.reading() as session:
-        return list(session.scalars(select(LogEntry.kind).order_by(LogEntry.id)))
 
 
 @pytest.fixture
@@ -59,7 +56,7 @@ def test_an_offer_holds_its_slots_against_every_other_proposal(runtime, rep, sen
     assert len(held) == 3
     assert not any(slot.start < end and start < slot.end
                    for slot in other for start, end in held)
-    assert _kinds(runtime) == ["offer.sent"]
+    assert logged_kinds(runtime) == ["offer.sent"]
 
 
 def test_the_prospect_gets_an_email_with_the_link_and_the_times_in_their_zone(runtime, sent):
@@ -83,7 +80,7 @@ def test_accepting_books_releases_the_other_holds_and_logs(runtime, sent):
     with runtime.store.reading() as session:
         active = session.scalars(select(Reservation).where(Reservation.active)).all()
     assert [r.followup_id for r in active] == [followup.id]
-    assert _kinds(runtime) == ["offer.sent", "followup.booked", "offer.accepted"]
+    assert logged_kinds(runtime) == ["offer.sent", "followup.booked", "offer.accepted"]
 
 
 def test_a_used_link_cannot_book_again(runtime, sent):
@@ -129,7 +126,7 @@ def test_expiry_releases_holds_and_is_logged(runtime, sent):
     runtime.clock.advance(timedelta(days=1, seconds=1))
 
     assert expire_offers(store=runtime.store, clock=runtime.clock) == 1
-    assert _kinds(runtime)[-1] == "offer.expired"
+    assert logged_kinds(runtime)[-1] == "offer.expired"
 
 
 def _storm(runtime, sent, clicks: int):

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from scheduler.accounts import add_user
 from scheduler.jobs import ManualJobs
 from scheduler.providers.base import FOLLOWUP_ID_PROPERTY
-from scheduler.store.models import Connection, FollowUp, LogEntry
+from scheduler.store.models import Connection, FollowUp
 from tests import google_app
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, logged_kinds
 from tests.contract.harness_google import REP
 from tests.emulators.google_state import Fault
 from tests.web.api_support import PROSPECT, TUESDAY_3PM, book, proposal
@@ -64,10 +64,6 @@ def the_connection(runtime) -> Connection:
         return session.scalars(select(Connection).where(Connection.provider == "google")).one()
 
 
-def kinds(runtime) -> list[str]:
-    with runtime.store.reading() as session:
-        return list(session.scalars(select(LogEntry.kind).order_by(LogEntry.id)))
-
 
 def notify(client, google, calendar_id: str = REP, **changes):
     """Deliver what Google would POST to our hook after a change in the calendar."""
@@ -93,7 +89,7 @@ def test_connecting_stores_the_tokens_encrypted_and_opens_a_push_channel(signed_
     [channel] = google.state.channels.values()
     assert channel["address"] == BASE_URL + "/hooks/google"
     assert channel["token"] == connection.channel["token"] and len(channel["token"]) >= 32
-    assert "connection.connected" in kinds(runtime)
+    assert "connection.connected" in logged_kinds(runtime)
     page = signed_in.get("/connections").get_data(as_text=True)
     assert f"Google Calendar · {REP}" in page and "Connected" in page
 
@@ -242,7 +238,7 @@ def test_a_booking_lands_in_google_and_the_prospects_decline_comes_back(signed_i
 
     with runtime.store.reading() as session:
         assert session.get(FollowUp, followup["id"]).status == "declined"
-    assert "attendee.declined" in kinds(runtime)
+    assert "attendee.declined" in logged_kinds(runtime)
 
 
 def test_a_burst_of_notifications_costs_one_sync(signed_in, runtime, google):
@@ -301,7 +297,7 @@ def test_a_revoked_grant_marks_the_connection_and_the_live_screen_says_so(signed
     [warning] = answer.get_json()["warnings"]
     assert "needs to be connected again" in warning
     assert the_connection(runtime).status == "needs_reconnect"
-    assert "connection.needs_reconnect" in kinds(runtime)
+    assert "connection.needs_reconnect" in logged_kinds(runtime)
     screen = signed_in.get("/live").get_data(as_text=True)
     assert 'data-problem="connection"' in screen and REP in screen
     calls = google.state.request_count()
@@ -323,7 +319,7 @@ def test_disconnecting_revokes_the_grant_and_deletes_the_tokens(signed_in, runti
     assert google.state.channels == {}
     with pytest.raises(Exception, match="revoked"):
         google.state.identity.revoke(stored["refresh_token"])  # already revoked by us
-    assert "connection.disconnected" in kinds(runtime)
+    assert "connection.disconnected" in logged_kinds(runtime)
 
 
 def test_another_reps_connection_cannot_be_changed(signed_in, runtime, google, make_rep):

@@ -18,8 +18,8 @@ from scheduler.clock import FixedClock
 from scheduler.jobs import ManualJobs
 from scheduler.providers.outlook import FOLLOWUP_ID_PROPERTY_ID
 from scheduler.runtime import default_builders
-from scheduler.store.models import Connection, FollowUp, LogEntry
-from tests.conftest import build_runtime, make_settings
+from scheduler.store.models import Connection, FollowUp
+from tests.conftest import build_runtime, logged_kinds, make_settings
 from tests.contract.harness_outlook import emulated_outlook
 from tests.ports import free_port, serving
 from tests.web.api_support import PROSPECT, book, plan, proposal
@@ -100,10 +100,6 @@ def the_connection(runtime) -> Connection:
     with runtime.store.reading() as session:
         return session.scalars(select(Connection).where(Connection.provider == "outlook")).one()
 
-
-def kinds(runtime) -> list[str]:
-    with runtime.store.reading() as session:
-        return list(session.scalars(select(LogEntry.kind).order_by(LogEntry.id)))
 
 
 def our_event(outlook):
@@ -212,7 +208,7 @@ def test_a_booking_lands_in_outlook_and_the_decline_comes_back_after_one_sync(
 
     with runtime.store.reading() as session:
         assert session.get(FollowUp, followup["id"]).status == "declined"
-    assert "attendee.declined" in kinds(runtime)
+    assert "attendee.declined" in logged_kinds(runtime)
 
 
 def test_fifty_notifications_in_five_seconds_cost_one_sync(connect, api, runtime, outlook,
@@ -288,7 +284,7 @@ def test_disconnecting_deletes_the_subscription_and_the_tokens(connect, signed_i
     with runtime.store.reading() as session:
         assert session.scalars(select(Connection).where(Connection.provider == "outlook")
                                ).all() == []
-    assert "connection.disconnected" in kinds(runtime)
+    assert "connection.disconnected" in logged_kinds(runtime)
 
 
 def test_a_subscription_about_to_lapse_is_renewed_by_the_worker(connect, runtime, outlook,

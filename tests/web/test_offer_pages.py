@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from scheduler.accounts import add_user, create_api_token
 from scheduler.jobs import InlineJobs
-from scheduler.store.models import FollowUp, LocalEvent, LogEntry, Offer
+from scheduler.store.models import FollowUp, LocalEvent, Offer
+from tests.conftest import logged_kinds
 from tests.web.api_support import PROSPECT, plan, proposal
 from web.app import create_app
 
@@ -40,10 +41,6 @@ def followups(runtime):
     with runtime.store.reading() as session:
         return session.scalars(select(FollowUp)).all()
 
-
-def kinds(runtime):
-    with runtime.store.reading() as session:
-        return [e.kind for e in session.scalars(select(LogEntry).order_by(LogEntry.id))]
 
 
 def test_an_offer_holds_its_slots_and_answers_in_the_shape_of_api_md(api, runtime):
@@ -73,7 +70,7 @@ def test_the_prospect_picks_a_slot_and_the_link_is_then_used(api, pages, runtime
     again = pages.post(path(offer["url"]), data={"start": offer["slots"][0]["start"]})
     assert again.status_code == 409 and "already booked" in again.text
     assert pages.get(path(offer["url"])).status_code == 409
-    assert kinds(runtime)[:3] == ["offer.sent", "followup.booked", "offer.accepted"]
+    assert logged_kinds(runtime)[:3] == ["offer.sent", "followup.booked", "offer.accepted"]
 
 
 def test_showing_the_offer_books_nothing(api, pages, runtime):
@@ -129,7 +126,7 @@ def test_the_prospect_moves_then_cancels_with_updated_invites(api, pages, runtim
     assert followup.status == "cancelled"
     assert "Cancelled" in pages.get(manage_path).text
     assert Calendar.from_ical(pages.get(manage_path + "/invite.ics").data)["METHOD"] == "CANCEL"
-    assert kinds(runtime)[-2:] == ["followup.rescheduled", "followup.cancelled"]
+    assert logged_kinds(runtime)[-2:] == ["followup.rescheduled", "followup.cancelled"]
 
 
 def pick_concurrently(app, url: str, start: str, *, clients: int = 50) -> list[int]:
