@@ -379,3 +379,34 @@ def test_connecting_the_same_account_again_replaces_its_channel(signed_in, runti
 
     assert list(google.state.channels) == [the_connection(runtime).channel["id"]]
     assert the_connection(runtime).channel["id"] != first["id"]
+
+
+@pytest.mark.parametrize(("path", "kwargs", "status"), [
+    ("/hooks/google", {}, 404),
+    ("/hooks/outlook", {"data": "not json", "content_type": "application/json"}, 400),
+    ("/hooks/outlook", {"json": {"value": "not a list"}}, 400),
+    ("/hooks/outlook", {"json": {"value": [1, None, {"clientState": 7}]}}, 202),
+    ("/hooks/outlook?validationToken=" + "x" * 2000, {}, 400),
+])
+def test_odd_notifications_get_a_4xx_or_are_ignored_never_a_500(client, runtime, path,
+                                                                 kwargs, status):
+    runtime.use_jobs(jobs := ManualJobs())
+
+    assert client.post(path, **kwargs).status_code == status
+    assert jobs.kicks == 0
+
+
+@pytest.mark.parametrize(("form", "field"), [
+    ({"booking_calendar": "x" * 321, "busy_calendars": ""}, "320 characters"),
+    ({"booking_calendar": "a@example.com",
+      "busy_calendars": "\n".join(f"c{n}@example.com" for n in range(60))}, "at most 50"),
+])
+def test_bad_calendar_choices_get_a_422_naming_the_problem(signed_in, runtime, google, form,
+                                                           field):
+    connect(signed_in)
+    before = the_connection(runtime).busy_calendars
+
+    answer = signed_in.post(f"/connections/{the_connection(runtime).id}/calendars", data=form)
+
+    assert answer.status_code == 422 and field in answer.get_data(as_text=True)
+    assert the_connection(runtime).busy_calendars == before
