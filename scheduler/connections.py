@@ -139,11 +139,12 @@ def choose_calendars(connection_id: int, *, user_id: int, busy: list[str], booki
     if len(busy) > MAX_CALENDARS:
         raise InvalidInput(f"at most {MAX_CALENDARS} calendars can count as busy",
                            field="busy_calendars")
-    get_connection_or_raise(store, connection_id, user_id=user_id)
     with store.transaction() as session:
         connection = session.get(Connection, connection_id)
+        if connection is None or connection.user_id != user_id:
+            raise NotFound("no such connection", field="connection")
         connection.busy_calendars, connection.booking_calendar = busy, booking
-    return get_connection_or_raise(store, connection_id, user_id=user_id)
+    return connection
 
 
 def disconnect(connection_id: int, *, user_id: int, store: Store, calendars: Calendars,
@@ -191,18 +192,18 @@ def open_push_channel(connection_id: int, *, store: Store, calendars: Calendars,
     if connection.provider == "google" and urlsplit(address).scheme != "https":
         return None
     secret = secrets.token_urlsafe(32)
-    expires_at = clock.now() + timedelta(days=CHANNEL_DAYS[connection.provider])
+    lifetime = timedelta(days=CHANNEL_DAYS[connection.provider])
     provider = calendars.provider(connection.provider, connection.id)
     if connection.provider == "google":
         opened = provider.watch(connection.booking_calendar or connection.account,
                                 address=address, channel_token=secret,
                                 channel_id=uuid.uuid4().hex,
-                                ttl_seconds=int((expires_at - clock.now()).total_seconds()))
+                                ttl_seconds=int(lifetime.total_seconds()))
         channel = {"id": opened["id"], "resource_id": opened["resource_id"], "token": secret,
                    "expires_at": iso_utc(opened["expiration"])}
     else:
         opened = provider.subscribe(notification_url=address, client_state=secret,
-                                    expires_at=expires_at)
+                                    expires_at=clock.now() + lifetime)
         channel = {"id": opened["id"], "token": secret,
                    "expires_at": iso_utc(opened["expiration"])}
     with store.transaction() as session:
@@ -310,4 +311,4 @@ def run_requested_syncs(*, store: Store, calendars: Calendars, clock: Clock) -> 
 
 
 def _expiry(channel: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(str(channel["expires_at"]).replace("Z", "+00:00"))
+    return datetime.fromisoformat(str(channel["expires_at"]))  # 3.11 reads the Z itself

@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from scheduler.providers.local import LocalCalendar
+from scheduler.store.models import Connection
+from tests.conftest import logged_kinds
 
 # Tuesday 24 Nov 2026 15:00 UTC: 10:00 for the rep in New York, inside everyone's hours.
 TUESDAY_3PM = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
@@ -62,3 +66,23 @@ def assert_error(response, status: int, code: str, field: str | None) -> dict[st
     assert (error["code"], error["field"]) == (code, field), error
     assert error["message"]
     return error
+
+
+def assert_told_to_reconnect(api, signed_in, runtime, emulated, account: str) -> None:
+    """After the provider ended the grant: a proposal still answers but warns, the connection
+    is marked and logged, the live screen says so, and the account is not called again."""
+    answer = api.post("/proposals", json=proposal())
+    assert answer.status_code == 200
+    [warning] = answer.get_json()["warnings"]
+    assert "needs to be connected again" in warning
+    with runtime.store.reading() as session:
+        assert session.scalars(select(Connection.status).where(
+            Connection.account == account, Connection.provider != "local")).one() \
+            == "needs_reconnect"
+    assert "connection.needs_reconnect" in logged_kinds(runtime)
+    screen = signed_in.get("/live").get_data(as_text=True)
+    assert 'data-problem="connection"' in screen and account in screen
+    calls = emulated.request_count()
+    api.post("/proposals", json=proposal())
+    assert emulated.request_count() == calls  # no further calls for that account
+

@@ -21,7 +21,7 @@ from tests import google_app
 from tests.conftest import PASSWORD, logged_kinds
 from tests.contract.harness_google import REP
 from tests.emulators.google_state import Fault
-from tests.web.api_support import PROSPECT, TUESDAY_3PM, book, proposal
+from tests.web.api_support import PROSPECT, TUESDAY_3PM, assert_told_to_reconnect, book, proposal
 
 BASE_URL = "https://nextstep.test"  # Google only pushes to HTTPS addresses
 
@@ -291,18 +291,7 @@ def test_a_revoked_grant_marks_the_connection_and_the_live_screen_says_so(signed
     google.state.identity.revoke_refresh_token(stored["refresh_token"])
     google.state.identity.expire_access_tokens()
 
-    answer = api.post("/proposals", json=proposal())
-
-    assert answer.status_code == 200
-    [warning] = answer.get_json()["warnings"]
-    assert "needs to be connected again" in warning
-    assert the_connection(runtime).status == "needs_reconnect"
-    assert "connection.needs_reconnect" in logged_kinds(runtime)
-    screen = signed_in.get("/live").get_data(as_text=True)
-    assert 'data-problem="connection"' in screen and REP in screen
-    calls = google.state.request_count()
-    api.post("/proposals", json=proposal())
-    assert google.state.request_count() == calls  # no further calls for that account
+    assert_told_to_reconnect(api, signed_in, runtime, google.state, REP)
 
 
 def test_disconnecting_revokes_the_grant_and_deletes_the_tokens(signed_in, runtime, google):

@@ -22,7 +22,7 @@ from scheduler.store.models import Connection, FollowUp
 from tests.conftest import build_runtime, logged_kinds, make_settings
 from tests.contract.harness_outlook import emulated_outlook
 from tests.ports import free_port, serving
-from tests.web.api_support import PROSPECT, book, plan, proposal
+from tests.web.api_support import PROSPECT, assert_told_to_reconnect, book, plan, proposal
 
 REP = "rep@example.com"
 
@@ -259,17 +259,7 @@ def test_revoked_consent_marks_the_connection_and_the_live_screen_says_so(
     outlook.state.identity.revoke_consent(REP)
     outlook.state.identity.expire_access_tokens()
 
-    answer = api.post("/proposals", json=proposal())
-
-    assert answer.status_code == 200
-    [warning] = answer.get_json()["warnings"]
-    assert "needs to be connected again" in warning
-    assert the_connection(runtime).status == "needs_reconnect"
-    screen = signed_in.get("/live").get_data(as_text=True)
-    assert 'data-problem="connection"' in screen and REP in screen
-    calls = outlook.state.request_count()
-    api.post("/proposals", json=proposal())
-    assert outlook.state.request_count() == calls
+    assert_told_to_reconnect(api, signed_in, runtime, outlook.state, REP)
 
 
 def test_disconnecting_deletes_the_subscription_and_the_tokens(connect, signed_in, runtime,

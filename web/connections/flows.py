@@ -83,7 +83,7 @@ def _pop_pending(provider: str) -> dict[str, Any]:
     if pending.get("provider") != provider:
         raise BadToken("This answer is from another provider than the sign-in that was "
                        "started. Start again.", field="state")
-    started = datetime.fromisoformat(pending["started_at"].replace("Z", "+00:00"))
+    started = datetime.fromisoformat(pending["started_at"])
     if runtime().clock.now() - started > MAX_AGE:
         raise BadToken("This sign-in took longer than 15 minutes. Start again.", field="state")
     return pending
