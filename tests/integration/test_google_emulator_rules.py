@@ -177,6 +177,7 @@ def test_a_freebusy_body_outside_its_schema_is_refused(google):
     ("PUT", "/freeBusy"),
     ("GET", f"{EVENTS}/abcdef123/attachments"),
     ("POST", "/batch"),
+    ("GET", "/calendars//events"),  # a path parameter is never empty
 ])
 def test_a_method_the_document_does_not_have_is_not_found(google, method, path):
     detail = _refusal(_call(google, method, path, body={}), status=404)
