@@ -2,6 +2,10 @@
 the Google adapter through its real client libraries (google-api-python-client, google-auth,
 google-auth-oauthlib).
 
+Every Calendar request is first checked against the Calendar v3 discovery document that
+google-api-python-client ships (google_discovery.py): unknown methods, parameters and body
+fields, missing required ones and values of the wrong type get Google's 400 (404 for a method).
+
 What it keeps from the real service: freeBusy with per-calendar `errors` (notFound,
 tooManyCalendarsRequested past 50) and a 400 past 90 days; events with client-chosen base32hex
 ids (409 duplicate), etags that change on every write and `If-Match` (412), deletion as
@@ -34,6 +38,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from tests.emulators import google_discovery
 from tests.emulators.google_identity import ISSUER, Grant
 from tests.emulators.google_identity import bp as identity_bp
 from tests.emulators.google_state import DEFAULT_PAGE_SIZE, Fault, GoogleState
@@ -77,6 +82,7 @@ def create_app(state: GoogleState | None = None) -> Flask:
             ("/calendars/<calendar_id>/events/<event_id>", events_delete, ["DELETE"]),
             ("/channels/stop", channels_stop, ["POST"])):
         app.add_url_rule(API + rule, view_func=view, methods=methods)
+    google_discovery.install(app)
     app.before_request(_before)
     app.after_request(_after)
     app.register_error_handler(ApiError, error_response)
@@ -238,12 +244,7 @@ def events_list(calendar_id: str) -> Response:
                                                       "orderBy", "q", "iCalUID")):
         raise ApiError(400, "invalid", "Some requested parameters cannot be used together "
                                        "with a sync token.")
-    try:
-        size = int(args.get("maxResults", DEFAULT_PAGE_SIZE))
-    except ValueError:
-        size = 0
-    if size < 1:
-        raise ApiError(400, "invalid", "Invalid value for: maxResults")
+    size = int(args.get("maxResults", DEFAULT_PAGE_SIZE))  # the document's check: >= 1
     if not page_token:
         page_token = current_state().start_round(calendar_id, sync_token=sync_token, size=size,
                                          show_deleted=args.get("showDeleted") == "true")
