@@ -24,7 +24,7 @@ from scheduler.availability import Interval
 from scheduler.calendars import Calendars
 from scheduler.clock import SystemClock
 from scheduler.connections import connect_account
-from scheduler.runtime import default_builders
+from scheduler.runtime import PROVIDERS, default_builders
 from scheduler.settings import settings_from
 from scheduler.store import Store
 from scheduler.store.migrate import upgrade
@@ -53,7 +53,7 @@ def run() -> Iterator[tuple[str, float, str]]:
             "ms_authority": outlook.settings.ms_authority,
             "graph_api_endpoint": outlook.settings.graph_api_endpoint})
         store, clock = Store(url), SystemClock()
-        calendars = Calendars(store=store, settings=settings, clock=clock,
+        calendars = Calendars(store=store, settings=settings, clock=clock, providers=PROVIDERS,
                               builders=default_builders(outlook.session))
         rep = add_user(REP, store=store, clock=clock)
         helper = add_user(HELPER, store=store, clock=clock)

@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from scheduler.availability import WorkingHours
 from scheduler.clock import Clock
 from scheduler.errors import Conflict, InvalidInput, NotFound
+from scheduler.providers.local import LocalCalendar
 from scheduler.requests import Email, Name, TimeZone
 from scheduler.store import Store
 from scheduler.store.models import ApiToken, Connection, User
@@ -48,7 +49,7 @@ def add_user(email: str, *, name: str | None = None, timezone: str = "UTC",
         session.add(user)
         session.flush()
         # The built-in calendar is a connection like any other, so sync treats all alike.
-        session.add(Connection(user_id=user.id, provider="local", account=user.email,
+        session.add(Connection(user_id=user.id, provider=LocalCalendar.name, account=user.email,
                                status="active", busy_calendars=[user.email],
                                booking_calendar=user.email, created_at=clock.now()))
     return user

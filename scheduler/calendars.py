@@ -15,15 +15,11 @@ from scheduler.clock import Clock
 from scheduler.credentials import CredentialCipher
 from scheduler.errors import NeedsReconnect, ProviderUnavailable
 from scheduler.log import append
-from scheduler.providers.base import CalendarProvider
+from scheduler.providers.base import CalendarProvider, ProviderRegistry
 from scheduler.providers.local import LocalCalendar
 from scheduler.settings import Settings
 from scheduler.store import Store
 from scheduler.store.models import Connection, User
-
-# Providers that email attendees themselves when an event is written (sendUpdates=all,
-# Exchange invitations); for the others Nextstep sends the .ics invite.
-SENDS_OWN_INVITES = {"google": True, "outlook": True, "caldav": False, "local": False}
 
 # provider name -> builder(connection, credentials, settings, save_credentials)
 ProviderBuilder = Callable[[Connection, dict[str, Any], Settings,
@@ -48,11 +44,13 @@ class BusyReport:
 
 class Calendars:
     def __init__(self, *, store: Store, settings: Settings, clock: Clock,
+                 providers: ProviderRegistry,
                  builders: dict[str, ProviderBuilder] | None = None,
                  cipher: CredentialCipher | None = None) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
+        self.providers = providers
         self.local = LocalCalendar(store)
         self.builders = dict(builders or {})
         self._cipher = cipher
@@ -84,7 +82,9 @@ class Calendars:
         return {person.email: self.source_of(person, connections) for person in people}
 
     def sends_own_invites(self, rep: User) -> bool:
-        return SENDS_OWN_INVITES.get(self.sources([rep])[rep.email].provider, False)
+        """Whether the rep's provider emails attendees itself; else Nextstep sends the .ics."""
+        description = self.providers.get(self.sources([rep])[rep.email].provider)
+        return description is not None and description.sends_own_invites
 
     # Reading
 
@@ -95,18 +95,18 @@ class Calendars:
         sources = self.sources(people)
         groups: dict[tuple[str, int | None], list[str]] = {}
         lead = sources[people[0].email] if people else None
+        through_lead = lead is not None and self._reads_colleagues(lead.provider)
         for person in people:
             source = sources[person.email]
             key = (source.provider, source.connection_id)
-            if lead and source.provider == lead.provider and source.provider != "local":
+            if through_lead and source.provider == lead.provider:
                 key = (lead.provider, lead.connection_id)
             groups.setdefault(key, []).append(person.email)
 
         def read(key: tuple[str, int | None]) -> tuple[dict, dict]:
             provider_name, connection_id = key
             emails = groups[key]
-            calendar_ids = {email: (email,) if provider_name == "local"
-                            else self._calendars_for(sources[email], email)
+            calendar_ids = {email: self._calendars_for(sources[email], email)
                             for email in emails}
             try:
                 provider = self.provider(provider_name, connection_id)
@@ -136,6 +136,10 @@ class Calendars:
             report.busy.update(busy)
             report.errors.update(errors)
         return report
+
+    def _reads_colleagues(self, name: str) -> bool:
+        description = self.providers.get(name)
+        return description is not None and description.reads_colleagues
 
     @staticmethod
     def _calendars_for(source: Source, email: str) -> tuple[str, ...]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +17,7 @@ from sqlalchemy import select, update
 
 from scheduler.accounts import get_user_by_email
 from scheduler.calendars import Calendars
-from scheduler.clock import Clock, iso_utc
+from scheduler.clock import Clock
 from scheduler.errors import (
     InvalidInput,
     NeedsReconnect,
@@ -27,7 +26,7 @@ from scheduler.errors import (
     ProviderUnavailable,
 )
 from scheduler.log import append
-from scheduler.providers import google_oauth
+from scheduler.providers.base import RawRequest, Reply
 from scheduler.settings import Settings
 from scheduler.store import Store
 from scheduler.store.models import Connection, User
@@ -35,20 +34,13 @@ from scheduler.sync import SyncResult, sync_connection
 
 logger = logging.getLogger(__name__)
 
-OAUTH_PROVIDERS = ("google", "outlook")
-LABELS = {"google": "Google Calendar", "outlook": "Outlook / Microsoft 365",
-          "caldav": "CalDAV", "local": "Built-in calendar"}
-CHANNEL_DAYS = {"google": 7, "outlook": 2}  # Graph caps event subscriptions near 3 days
 RENEW_BEFORE = timedelta(hours=12)
-MAX_CALENDARS = 50  # what one Google freeBusy call reads
-HOOK_PATHS = {"google": "/hooks/google", "outlook": "/hooks/outlook"}
+HOOKS = "/hooks/"  # + the provider's name: where its change notifications arrive
 
 
-def offered_providers(settings: Settings) -> list[str]:
+def offered_providers(*, calendars: Calendars) -> list[str]:
     """A provider whose client id is unset is not offered (API.md)."""
-    configured = {"google": settings.google_client_id and settings.google_client_secret,
-                  "outlook": settings.ms_client_id and settings.ms_client_secret}
-    return [name for name in OAUTH_PROVIDERS if configured[name]]
+    return calendars.providers.offered(calendars.settings)
 
 
 def connections_of(store: Store, user_id: int) -> list[Connection]:
@@ -65,9 +57,10 @@ def get_connection_or_raise(store: Store, connection_id: int, *, user_id: int) -
     return connection
 
 
-def connection_problems(store: Store, user_id: int) -> list[str]:
+def connection_problems(user_id: int, *, store: Store, calendars: Calendars) -> list[str]:
     """What the live-call screen must tell the rep: accounts that stopped working."""
-    return [f"Your {LABELS.get(c.provider, c.provider)} account {c.account} needs to be "
+    label = calendars.providers.label
+    return [f"Your {label(c.provider)} account {c.account} needs to be "
             f"connected again; until then its busy times cannot be read."
             for c in connections_of(store, user_id) if c.status == "needs_reconnect"]
 
@@ -76,12 +69,12 @@ def connection_problems(store: Store, user_id: int) -> list[str]:
 
 def rep_for_sign_in(provider: str, credentials: dict[str, Any], *, store: Store,
                     calendars: Calendars) -> User | None:
-    """Who a "Sign in with ..." is, or None. Google vouches for an address it has verified.
-    Microsoft's preferred_username proves no address, so signing in with Microsoft finds
-    only the rep who connected that very account (msal's home account id) before."""
+    """Who a "Sign in with ..." is, or None. A provider that vouches for the address (Google,
+    for one it has verified) finds the rep by it. Otherwise (Microsoft's preferred_username
+    proves no address) only the rep who connected that very account before signs in."""
     email = str(credentials.get("email") or "").strip().lower()
-    if provider == "google":
-        return get_user_by_email(store, email) if credentials.get("email_verified") else None
+    if credentials.get("email_verified"):
+        return get_user_by_email(store, email)
     with store.reading() as session:
         connected = session.scalars(select(Connection).where(
             Connection.provider == provider, Connection.account == email)).all()
@@ -102,7 +95,8 @@ def connect_account(*, user_id: int, provider: str, credentials: dict[str, Any],
     its tokens and makes it active, keeping the rep's calendar choices and sync cursor."""
     account = str(credentials.get("email") or "").strip().lower()
     if not account:
-        raise ProviderRejected(f"{LABELS[provider]} did not say which account signed in",
+        raise ProviderRejected(f"{calendars.providers.label(provider)} did not say which "
+                               "account signed in",
                                field="account")
     key_id, token = calendars.cipher.encrypt(credentials)
     now = clock.now()
@@ -126,7 +120,7 @@ def connect_account(*, user_id: int, provider: str, credentials: dict[str, Any],
 
 
 def choose_calendars(connection_id: int, *, user_id: int, busy: list[str], booking: str,
-                     store: Store) -> Connection:
+                     store: Store, calendars: Calendars) -> Connection:
     """Which calendars count as busy, and which one receives bookings (always busy too)."""
     booking = booking.strip()
     busy = list(dict.fromkeys(c.strip() for c in busy if c.strip()))
@@ -136,13 +130,14 @@ def choose_calendars(connection_id: int, *, user_id: int, busy: list[str], booki
         raise InvalidInput("a calendar id is at most 320 characters", field="busy_calendars")
     if booking not in busy:
         busy.insert(0, booking)
-    if len(busy) > MAX_CALENDARS:
-        raise InvalidInput(f"at most {MAX_CALENDARS} calendars can count as busy",
-                           field="busy_calendars")
     with store.transaction() as session:
         connection = session.get(Connection, connection_id)
         if connection is None or connection.user_id != user_id:
             raise NotFound("no such connection", field="connection")
+        most = calendars.providers.get_or_raise(connection.provider).limits.busy_calendars
+        if len(busy) > most:
+            raise InvalidInput(f"at most {most} calendars can count as busy",
+                               field="busy_calendars")
         connection.busy_calendars, connection.booking_calendar = busy, booking
     return connection
 
@@ -160,7 +155,8 @@ def disconnect(connection_id: int, *, user_id: int, store: Store, calendars: Cal
     revoked = False
     try:
         credentials = calendars.cipher.decrypt(connection.key_id, connection.credentials)
-        revoked = _revoke(connection.provider, credentials, settings)
+        oauth = calendars.providers.get_or_raise(connection.provider).oauth
+        revoked = oauth is not None and oauth.revoke(settings, credentials)
     except (ProviderUnavailable, ProviderRejected, NeedsReconnect) as exc:
         logger.warning("revoking connection %s: %s", connection_id, exc.message)
     with store.transaction() as session:
@@ -171,41 +167,22 @@ def disconnect(connection_id: int, *, user_id: int, store: Store, calendars: Cal
     return revoked
 
 
-def _revoke(provider: str, credentials: dict[str, Any], settings: Settings) -> bool:
-    if provider == "google":
-        google_oauth.revoke(settings, credentials)
-        return True
-    # Microsoft has no endpoint to revoke one app's refresh token: the grant ends when the
-    # rep removes the app at myapps.microsoft.com; we delete the token cache.
-    return False
-
-
 # --- push channels -----------------------------------------------------------------------------
 
 def open_push_channel(connection_id: int, *, store: Store, calendars: Calendars, clock: Clock,
                       settings: Settings) -> dict[str, Any] | None:
-    """Ask the provider to tell us about changes. Google only calls HTTPS addresses; where
-    the app is not reachable that way, polling (`nextstep sync`) is what keeps it current."""
+    """Ask the provider to tell us about changes. Some call only HTTPS addresses (Google);
+    where the app is not reachable so, or the provider has no push channel, polling
+    (`nextstep sync`) is what keeps it current."""
     with store.reading() as session:
         connection = session.get(Connection, connection_id)
-    address = settings.base_url.rstrip("/") + HOOK_PATHS[connection.provider]
-    if connection.provider == "google" and urlsplit(address).scheme != "https":
+    push = calendars.providers.get_or_raise(connection.provider).push
+    address = settings.base_url.rstrip("/") + HOOKS + connection.provider
+    if push is None or (push.https_only and urlsplit(address).scheme != "https"):
         return None
-    secret = secrets.token_urlsafe(32)
-    lifetime = timedelta(days=CHANNEL_DAYS[connection.provider])
-    provider = calendars.provider(connection.provider, connection.id)
-    if connection.provider == "google":
-        opened = provider.watch(connection.booking_calendar or connection.account,
-                                address=address, channel_token=secret,
-                                channel_id=uuid.uuid4().hex,
-                                ttl_seconds=int(lifetime.total_seconds()))
-        channel = {"id": opened["id"], "resource_id": opened["resource_id"], "token": secret,
-                   "expires_at": iso_utc(opened["expiration"])}
-    else:
-        opened = provider.subscribe(notification_url=address, client_state=secret,
-                                    expires_at=clock.now() + lifetime)
-        channel = {"id": opened["id"], "token": secret,
-                   "expires_at": iso_utc(opened["expiration"])}
+    channel = push.open(calendars.provider(connection.provider, connection.id),
+                        calendar_id=connection.booking_calendar or connection.account,
+                        address=address, secret=secrets.token_urlsafe(32), now=clock.now())
     with store.transaction() as session:
         session.get(Connection, connection_id).channel = channel
     if connection.channel:  # the one it replaces (connected again, or renewed): stop it
@@ -218,20 +195,16 @@ def open_push_channel(connection_id: int, *, store: Store, calendars: Calendars,
 
 
 def close_push_channel(connection: Connection, *, calendars: Calendars) -> None:
-    channel = connection.channel
-    if not channel:
+    push = calendars.providers.get_or_raise(connection.provider).push
+    if not connection.channel or push is None:
         return
-    provider = calendars.provider(connection.provider, connection.id)
-    if connection.provider == "google":
-        provider.stop_watch(channel["id"], channel["resource_id"])
-    else:
-        provider.delete_subscription(channel["id"])
+    push.close(calendars.provider(connection.provider, connection.id), connection.channel)
 
 
 def renew_push_channels(*, store: Store, calendars: Calendars, clock: Clock,
                         settings: Settings) -> int:
-    """Channels that would lapse within RENEW_BEFORE are renewed: a Graph subscription is
-    extended, a Google channel replaced."""
+    """Channels that would lapse within RENEW_BEFORE are renewed: extended where the provider
+    can (a Graph subscription), else replaced (a Google channel)."""
     now = clock.now()
     with store.reading() as session:
         due = [c for c in session.scalars(select(Connection).where(
@@ -240,16 +213,8 @@ def renew_push_channels(*, store: Store, calendars: Calendars, clock: Clock,
     renewed = 0
     for connection in due:
         try:
-            if connection.provider == "outlook":
-                expires_at = now + timedelta(days=CHANNEL_DAYS["outlook"])
-                calendars.provider("outlook", connection.id).renew_subscription(
-                    connection.channel["id"], expires_at)
-                with store.transaction() as session:
-                    row = session.get(Connection, connection.id)
-                    row.channel = dict(row.channel, expires_at=iso_utc(expires_at))
-            else:  # a Google channel cannot be extended: open another, stop this one
-                open_push_channel(connection.id, store=store, calendars=calendars,
-                                  clock=clock, settings=settings)
+            _renew(connection, store=store, calendars=calendars, clock=clock,
+                   settings=settings)
             renewed += 1
         except NeedsReconnect as exc:
             calendars.mark_needs_reconnect(connection.id, exc.message)
@@ -257,6 +222,33 @@ def renew_push_channels(*, store: Store, calendars: Calendars, clock: Clock,
             logger.warning("renewing the channel of connection %s: %s", connection.id,
                            exc.message)
     return renewed
+
+
+def _renew(connection: Connection, *, store: Store, calendars: Calendars, clock: Clock,
+           settings: Settings) -> None:
+    push = calendars.providers.get_or_raise(connection.provider).push
+    adapter = calendars.provider(connection.provider, connection.id)
+    renewed = push.renew(adapter, connection.channel, now=clock.now()) if push else None
+    if renewed is None:  # it cannot be extended: open another, stop this one
+        open_push_channel(connection.id, store=store, calendars=calendars, clock=clock,
+                          settings=settings)
+        return
+    with store.transaction() as session:
+        session.get(Connection, connection.id).channel = renewed
+
+
+def receive_notification(provider: str, request: RawRequest, *, store: Store,
+                         calendars: Calendars, clock: Clock) -> tuple[Reply, bool]:
+    """A provider's change notification, read by its push channel: the answer it expects,
+    and whether the worker needs waking (only the first request since a sync began does)."""
+    push = calendars.providers.get_or_raise(provider).push
+    if push is None:
+        raise NotFound(f"{provider} sends no change notifications", field="provider")
+    reply = push.receive(request, lambda channel_id, token: connection_for_channel(
+        store, provider, channel_id, token))
+    woken = [request_sync(connection_id, store=store, clock=clock)
+             for connection_id in reply.sync]
+    return reply, any(woken)
 
 
 def connection_for_channel(store: Store, provider: str, channel_id: str,

@@ -1,5 +1,6 @@
 """Wiring: settings -> store, calendars, mailer, jobs. The one place that builds them, so the
-web app, the command line and tests assemble Nextstep the same way."""
+web app, the command line and tests assemble Nextstep the same way; and PROVIDERS, the one
+registry of calendar providers (a new provider is one module and one line here)."""
 
 from __future__ import annotations
 
@@ -19,14 +20,16 @@ from scheduler.invites import Mailer, mailer_from_settings
 from scheduler.log import push_to_crm
 from scheduler.offers import expire_offers, followup_token
 from scheduler.outbox import OutboxContext, process_outbox
-from scheduler.providers.google import GoogleCalendar
-from scheduler.providers.outlook import OutlookCalendar
+from scheduler.providers import google, local, outlook
+from scheduler.providers.base import ProviderRegistry
 from scheduler.settings import Settings
 from scheduler.store import Store
-from scheduler.store.models import Connection, FollowUp
+from scheduler.store.models import FollowUp
 from scheduler.sync import flag_stalled_steps
 
 logger = logging.getLogger(__name__)
+
+PROVIDERS = ProviderRegistry([local.DESCRIPTION, google.DESCRIPTION, outlook.DESCRIPTION])
 
 
 @dataclass
@@ -45,12 +48,13 @@ class Nextstep:
     def build(cls, settings: Settings, *, clock: Clock | None = None,
               mailer: Mailer | None = None, store: Store | None = None,
               builders: dict[str, ProviderBuilder] | None = None,
-              http: requests.Session | None = None) -> Nextstep:
+              http: requests.Session | None = None,
+              providers: ProviderRegistry = PROVIDERS) -> Nextstep:
         clock = clock or SystemClock()
         store = store or Store(settings.database_url)
-        calendars = Calendars(store=store, settings=settings, clock=clock,
+        calendars = Calendars(store=store, settings=settings, clock=clock, providers=providers,
                               builders=builders if builders is not None
-                              else default_builders(http))
+                              else providers.builders(http))
         base = settings.base_url.rstrip("/")
         return cls(settings=settings, store=store, clock=clock, calendars=calendars, http=http,
                    mailer=mailer or mailer_from_settings(settings),
@@ -98,18 +102,4 @@ class Nextstep:
 def default_builders(http: requests.Session | None = None) -> dict[str, ProviderBuilder]:
     """The adapters for connected accounts. `http` is the session Outlook's msal and Graph
     calls go through (tests hand in one that reaches the emulators)."""
-
-    def google(connection: Connection, credentials: dict[str, Any], settings: Settings,
-               save: Callable[[dict[str, Any]], None]) -> GoogleCalendar:
-        return GoogleCalendar(token=credentials, settings=settings,
-                              on_token_refreshed=lambda fresh: save({**credentials, **fresh}))
-
-    def outlook(connection: Connection, credentials: dict[str, Any], settings: Settings,
-                save: Callable[[dict[str, Any]], None]) -> OutlookCalendar:
-        return OutlookCalendar(
-            token_cache=credentials.get("token_cache"), account_id=credentials.get("account_id"),
-            settings=settings, http_client=http,
-            personal_account=bool(credentials.get("personal_account")),
-            on_cache_changed=lambda cache: save({**credentials, "token_cache": cache}))
-
-    return {"google": google, "outlook": outlook}
+    return PROVIDERS.builders(http)

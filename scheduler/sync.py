@@ -42,8 +42,7 @@ def sync_connection(connection_id: int, *, store: Store, calendars: Calendars,
         connection = session.get(Connection, connection_id)
     calendar_id = connection.booking_calendar or connection.account
     try:
-        provider = calendars.provider(connection.provider,
-                                      None if connection.provider == "local" else connection.id)
+        provider = calendars.provider(connection.provider, connection.id)
         change_set = provider.changes(calendar_id, connection.sync_cursor)
     except NeedsReconnect as exc:
         calendars.mark_needs_reconnect(connection_id, exc.message)

@@ -1,5 +1,7 @@
-"""The one protocol every calendar adapter implements. It speaks domain types only:
-provider JSON never leaves the adapter's module.
+"""The whole plugin surface of a calendar provider: the protocol every adapter implements
+(it speaks domain types only: provider JSON never leaves the adapter's module), and the
+description each provider module exports, which says everything else Nextstep needs to know
+about it. The registry in runtime.py maps names to descriptions; nothing else compares one.
 
 Design points every adapter honours:
 - busy for many calendars in one call (providers batch it: Google freeBusy, Graph getSchedule);
@@ -9,13 +11,20 @@ Design points every adapter honours:
 
 from __future__ import annotations
 
+import random
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from scheduler.availability import Interval
+from scheduler.errors import NotFound
+
+if TYPE_CHECKING:
+    import requests
+
+    from scheduler.settings import Settings
 
 # Keys of the machine-readable event properties (Google extendedProperties.private,
 # Graph singleValueExtendedProperties, iCalendar X- properties).
@@ -91,6 +100,16 @@ class BusyResult:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+# Retrying HTTP adapters back off alike.
+MAX_RETRY_WAIT = 30.0  # a longer Retry-After is reported, not slept through
+BACKOFF_BASE, BACKOFF_CAP = 0.5, 8.0
+
+
+def full_jitter(attempt: int, rng: random.Random) -> float:
+    """Anywhere up to the exponential bound, so retries do not march in step."""
+    return rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
+
+
 def chunks(items: list[str], size: int) -> Iterator[list[str]]:
     """Calendar ids in groups a provider accepts per free/busy call."""
     for index in range(0, len(items), size):
@@ -124,3 +143,149 @@ class CalendarProvider(Protocol):
 
     def changes(self, calendar_id: str, cursor: str | None) -> ChangeSet:
         """Events changed since `cursor` (all of them when it is None or has expired)."""
+
+
+# --- what a provider is, for the rest of Nextstep ----------------------------------------------
+
+@dataclass(frozen=True)
+class RawRequest:
+    """An HTTP request as plain values (header names in lower case), so a provider reads its
+    own notification and consent-answer formats without the web framework."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    args: Mapping[str, str] = field(default_factory=dict)  # the first value of each
+    query_string: str = ""
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to answer a provider's notification, and the connections it asks to sync."""
+
+    status: int
+    text: str = ""
+    sync: tuple[int, ...] = ()
+
+
+ChannelLookup = Callable[[str, str], "int | None"]  # (channel id, secret) -> connection id
+
+
+class PushChannel(Protocol):
+    """How a provider tells us a calendar changed. A stored channel is a dict with at least
+    `id`, `token` (our secret, which every notification must carry) and `expires_at` (ISO)."""
+
+    lifetime: timedelta
+    https_only: bool  # the provider calls only HTTPS addresses
+
+    def open(self, adapter: Any, *, calendar_id: str, address: str, secret: str,
+             now: datetime) -> dict[str, Any]:
+        """Ask the provider to notify `address` of changes; the channel to store."""
+
+    def renew(self, adapter: Any, channel: dict[str, Any], *,
+              now: datetime) -> dict[str, Any] | None:
+        """The channel extended, or None where a channel cannot be extended (open another)."""
+
+    def close(self, adapter: Any, channel: dict[str, Any]) -> None:
+        """Stop the channel; one already stopped or lapsed is not an error."""
+
+    def receive(self, request: RawRequest, find: ChannelLookup) -> Reply:
+        """Parse one notification request; `find` says which connection a channel id and
+        secret belong to (None for an unknown channel or a wrong secret)."""
+
+
+class OAuthFlow(Protocol):
+    """Connecting an account, and signing in with it, through the provider's consent page.
+    `finish` returns the credentials a connection stores: at least `email`, and
+    `email_verified` only where the provider vouches for that address (signing in then
+    finds the rep by address; otherwise only the rep who connected that very account, by
+    its `account_id`, signs in)."""
+
+    sign_in_label: str  # "Sign in with ..."
+    sign_in_refused: str  # the answer when nobody may sign in; {email} is filled in
+    unrevoked: str  # what the rep must do when disconnecting revoked nothing
+
+    def configured(self, settings: Settings) -> bool:
+        """A provider whose client id is unset is not offered (API.md)."""
+
+    def start(self, settings: Settings, redirect_uri: str, *,
+              http: requests.Session | None) -> tuple[str, dict[str, Any]]:
+        """(the consent page's address, what the second leg needs, kept by the caller)."""
+
+    def finish(self, settings: Settings, redirect_uri: str, remembered: Mapping[str, Any],
+               answer: RawRequest, *, http: requests.Session | None) -> dict[str, Any]:
+        """Redeem the answer the browser brought back; the credentials to store."""
+
+    def revoke(self, settings: Settings, credentials: Mapping[str, Any]) -> bool:
+        """End the grant; False where the provider has no way to (then see `unrevoked`)."""
+
+
+# (credentials, settings, save the refreshed credentials, HTTP session) -> adapter
+AdapterBuilder = Callable[[dict[str, Any], "Settings", Callable[[dict[str, Any]], None],
+                           "requests.Session | None"], CalendarProvider]
+
+
+@dataclass(frozen=True)
+class Limits:
+    busy_calendars: int = 50  # calendars of one connection that can count as busy
+
+
+@dataclass(frozen=True)
+class ProviderDescription:
+    """One provider, as the rest of Nextstep sees it."""
+
+    name: str
+    label: str
+    sends_own_invites: bool  # emails attendees itself when an event is written, else the .ics
+    reads_colleagues: bool  # a colleague's busy time is readable through the rep's account
+    build: AdapterBuilder | None = None  # None: the built-in calendar, which has no accounts
+    oauth: OAuthFlow | None = None
+    push: PushChannel | None = None
+    limits: Limits = Limits()
+
+
+class ProviderRegistry:
+    """Provider names to descriptions, like a plugin loader: the one place names are read."""
+
+    def __init__(self, descriptions: Iterable[ProviderDescription]) -> None:
+        self._by_name = {d.name: d for d in descriptions}
+
+    def __iter__(self) -> Iterator[ProviderDescription]:
+        return iter(self._by_name.values())
+
+    def get(self, name: str) -> ProviderDescription | None:
+        return self._by_name.get(name)
+
+    def get_or_raise(self, name: str) -> ProviderDescription:
+        description = self._by_name.get(name)
+        if description is None:
+            raise NotFound(f"no calendar provider is called {name}", field="provider")
+        return description
+
+    def with_provider(self, description: ProviderDescription) -> ProviderRegistry:
+        return ProviderRegistry([*self, description])
+
+    def label(self, name: str) -> str:
+        description = self._by_name.get(name)
+        return description.label if description else name
+
+    def with_accounts(self) -> list[ProviderDescription]:
+        """Providers a rep connects an account of (all but the built-in calendar)."""
+        return [d for d in self if d.build is not None]
+
+    def offered(self, settings: Settings) -> list[str]:
+        """Providers a rep can connect here: their OAuth client is configured."""
+        return [d.name for d in self if d.oauth is not None and d.oauth.configured(settings)]
+
+    def builders(self, http: requests.Session | None = None) -> dict[str, Callable[..., Any]]:
+        """The adapter builders Calendars takes: (connection, credentials, settings, save)."""
+        return {d.name: _builder(d.build, http) for d in self if d.build is not None}
+
+
+def _builder(build: AdapterBuilder, http: requests.Session | None) -> Callable[..., Any]:
+    def builder(connection: Any, credentials: dict[str, Any], settings: Settings,
+                save: Callable[[dict[str, Any]], None]) -> CalendarProvider:
+        return build(credentials, settings, save, http)
+    return builder

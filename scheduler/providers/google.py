@@ -50,15 +50,21 @@ from scheduler.availability import Interval
 from scheduler.errors import ConfigError, NeedsReconnect, ProviderRejected, ProviderUnavailable
 from scheduler.providers.base import (
     FOLLOWUP_ID_PROPERTY,
+    MAX_RETRY_WAIT,
     Attendee,
     BusyResult,
     CalendarEvent,
     ChangeSet,
     EventChange,
     EventRef,
+    Limits,
+    ProviderDescription,
     chunks,
+    full_jitter,
     pieces,
 )
+from scheduler.providers.google_oauth import GoogleOAuth
+from scheduler.providers.google_push import GoogleWatch
 from scheduler.settings import Settings
 
 
@@ -85,8 +91,6 @@ DUPLICATE, PRECONDITION_FAILED, SYNC_TOKEN_GONE = 409, 412, 410
 FREEBUSY_CALENDARS = 50
 FREEBUSY_SPAN = timedelta(days=90)
 PROPERTY_VALUE_MAX, PROPERTY_PARTS_MAX = 1024, 8
-MAX_RETRY_WAIT = 30.0  # a longer Retry-After is reported, not slept through
-BACKOFF_BASE, BACKOFF_CAP = 0.5, 8.0
 
 
 class _Answered(Exception):
@@ -260,15 +264,11 @@ class GoogleCalendar:
                 problem = f"{type(exc).__name__}: {exc}"
             finally:
                 self._report_refresh()
-            wait = retry_after if retry_after is not None else self._backoff(attempt)
+            wait = retry_after if retry_after is not None else full_jitter(attempt, self._random)
             if attempt == self._max_attempts or wait > MAX_RETRY_WAIT:
                 break
             self._sleep(wait)
         raise ProviderUnavailable(f"Google did not complete {what}: {problem}", retry_after=wait)
-
-    def _backoff(self, attempt: int) -> float:
-        """Full jitter: anywhere up to the exponential bound, so retries do not march in step."""
-        return self._random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
 
     def _disconnect(self, reason: str) -> NeedsReconnect:
         """Remember that the grant is gone: no further call from this instance goes out."""
@@ -416,3 +416,15 @@ def _split_properties(properties: Mapping[str, str], *,
             split[f"{key}.{number}"] = parts[number] if number < len(parts) else None
     return split
 
+
+
+def _build(credentials: dict[str, Any], settings: Settings,
+           save: Callable[[dict[str, Any]], None], http: object) -> GoogleCalendar:
+    return GoogleCalendar(token=credentials, settings=settings,
+                          on_token_refreshed=lambda fresh: save({**credentials, **fresh}))
+
+
+DESCRIPTION = ProviderDescription(
+    name=GoogleCalendar.name, label="Google Calendar", sends_own_invites=True,  # sendUpdates
+    reads_colleagues=True, build=_build, oauth=GoogleOAuth(), push=GoogleWatch(),
+    limits=Limits(busy_calendars=FREEBUSY_CALENDARS))

@@ -32,6 +32,7 @@ from google_auth_oauthlib.flow import Flow
 from oauthlib.oauth2 import OAuth2Error
 
 from scheduler.errors import ConfigError, InvalidInput, ProviderRejected, ProviderUnavailable
+from scheduler.providers.base import RawRequest
 from scheduler.settings import Settings
 
 CALENDAR_SCOPES = ("https://www.googleapis.com/auth/calendar.events",
@@ -136,3 +137,32 @@ def _error_code(response: requests.Response) -> str:
         return str(response.json().get("error", ""))
     except (ValueError, AttributeError):
         return ""
+
+
+class GoogleOAuth:
+    """The flow above as the OAuthFlow Google's description carries."""
+
+    sign_in_label = "Google"
+    sign_in_refused = ("No Nextstep account uses {email} (an address Google has verified). "
+                       "Ask whoever runs Nextstep for your team to add you, then sign in again.")
+    unrevoked = ("Google could not be reached to revoke access; remove Nextstep at "
+                 "myaccount.google.com/permissions.")
+
+    def configured(self, settings: Settings) -> bool:
+        return bool(settings.google_client_id and settings.google_client_secret)
+
+    def start(self, settings: Settings, redirect_uri: str, *,
+              http: requests.Session | None) -> tuple[str, dict[str, Any]]:
+        url, state, verifier = start_authorization(settings, redirect_uri)
+        return url, {"state": state, "code_verifier": verifier}
+
+    def finish(self, settings: Settings, redirect_uri: str, remembered: Mapping[str, Any],
+               answer: RawRequest, *, http: requests.Session | None) -> dict[str, Any]:
+        return finish_authorization(
+            settings, redirect_uri,
+            authorization_response_url=f"{redirect_uri}?{answer.query_string}",
+            state=remembered["state"], code_verifier=remembered["code_verifier"])
+
+    def revoke(self, settings: Settings, credentials: Mapping[str, Any]) -> bool:
+        revoke(settings, credentials)
+        return True

@@ -20,6 +20,7 @@ from scheduler.providers.base import (
     ChangeSet,
     EventChange,
     EventRef,
+    ProviderDescription,
     new_event_uid,
 )
 from scheduler.store import Store
@@ -118,6 +119,12 @@ class LocalCalendar:
         with self.store.transaction() as session:
             session.execute(update(LocalEvent).where(LocalEvent.uid == uid)
                             .values(start=start, end=end, change_seq=_next_change(session)))
+
+
+# The built-in calendar is where people without a connection live: it has no accounts, and
+# each person's busy time is read from their own calendar rows.
+DESCRIPTION = ProviderDescription(name=LocalCalendar.name, label="Built-in calendar",
+                                  sends_own_invites=False, reads_colleagues=False)
 
 
 def _local_attendees(session: Session, event: CalendarEvent) -> list[str]:

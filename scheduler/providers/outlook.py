@@ -39,6 +39,7 @@ from scheduler.clock import Clock, SystemClock
 from scheduler.errors import ProviderRejected, ProviderUnavailable
 from scheduler.providers.base import (
     FOLLOWUP_ID_PROPERTY,
+    MAX_RETRY_WAIT,
     PLAN_PROPERTY,
     Attendee,
     BusyResult,
@@ -46,10 +47,13 @@ from scheduler.providers.base import (
     ChangeSet,
     EventChange,
     EventRef,
+    ProviderDescription,
     chunks,
+    full_jitter,
     pieces,
 )
-from scheduler.providers.outlook_oauth import CONSUMER_TENANT, GraphTokens
+from scheduler.providers.outlook_oauth import CONSUMER_TENANT, GraphTokens, MicrosoftOAuth
+from scheduler.providers.outlook_push import GraphSubscriptions
 from scheduler.settings import Settings
 
 # Our own property set: machine-readable event properties live under this GUID.
@@ -96,8 +100,6 @@ SCHEDULES_PER_CALL = 20
 SCHEDULE_SPAN = timedelta(days=61)  # getSchedule wants less than 62 days
 SYNC_WINDOW = (timedelta(days=-90), timedelta(days=730))
 PAGE_SIZE = 100
-MAX_RETRY_WAIT = 30.0  # a longer Retry-After is reported, not slept through
-BACKOFF_BASE, BACKOFF_CAP = 0.5, 8.0
 CANCEL_COMMENT = "This follow-up was cancelled."
 NO_FREE_BUSY = "a personal Microsoft account can read only its own calendar"
 
@@ -259,7 +261,7 @@ class OutlookCalendar:
                 response = self._http.request(method, url, headers=headers,
                                               timeout=self._timeout, **kwargs)
             except (requests.Timeout, requests.ConnectionError) as exc:
-                wait, problem = self._backoff(attempt), type(exc).__name__
+                wait, problem = full_jitter(attempt, self._random), type(exc).__name__
             else:
                 outcome = _outcome(response)
                 if outcome is None or outcome in allow:
@@ -274,17 +276,13 @@ class OutlookCalendar:
                     raise ProviderRejected(f"Outlook refused {method} {_path(url)}: {problem}",
                                            field="calendar")
                 retry_after = _retry_after(response) if outcome is Outcome.WAIT else None
-                wait = self._backoff(attempt) if retry_after is None else retry_after
+                wait = full_jitter(attempt, self._random) if retry_after is None else retry_after
             refresh = False
             if attempt == self._max_attempts or wait > MAX_RETRY_WAIT:
                 break
             self._sleep(wait)
         raise ProviderUnavailable(f"Outlook did not complete {method} {_path(url)}: {problem}",
                                   retry_after=wait)
-
-    def _backoff(self, attempt: int) -> float:
-        """Full jitter: anywhere up to the exponential bound, so retries do not march in step."""
-        return self._random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
 
     # --- mapping -----------------------------------------------------------------------------
 
@@ -389,3 +387,20 @@ def _attendee(data: dict[str, Any]) -> Attendee:
 def _subscription(data: dict[str, Any]) -> dict[str, Any]:
     expiration = datetime.fromisoformat(data["expirationDateTime"].replace("Z", "+00:00"))
     return {"id": data["id"], "expiration": expiration.astimezone(UTC)}
+
+
+def _build(credentials: dict[str, Any], settings: Settings,
+           save: Callable[[dict[str, Any]], None],
+           http: requests.Session | None) -> OutlookCalendar:
+    """`http` is the session msal and Graph calls go through (tests reach the emulators)."""
+    return OutlookCalendar(
+        token_cache=credentials.get("token_cache"), account_id=credentials.get("account_id"),
+        settings=settings, http_client=http,
+        personal_account=bool(credentials.get("personal_account")),
+        on_cache_changed=lambda cache: save({**credentials, "token_cache": cache}))
+
+
+DESCRIPTION = ProviderDescription(
+    name=OutlookCalendar.name, label="Outlook / Microsoft 365",
+    sends_own_invites=True,  # Exchange sends the invitations
+    reads_colleagues=True, build=_build, oauth=MicrosoftOAuth(), push=GraphSubscriptions())

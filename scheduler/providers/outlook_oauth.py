@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +26,7 @@ from scheduler.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from scheduler.providers.base import RawRequest
 from scheduler.settings import Settings
 
 GRAPH_PERMISSION = "Calendars.ReadWrite"
@@ -227,3 +228,30 @@ class GraphTokens:
             self._cache.has_state_changed = False
             if self._on_cache_changed is not None:
                 self._on_cache_changed(self._cache.serialize())
+
+
+class MicrosoftOAuth:
+    """The flow above as the OAuthFlow Outlook's description carries."""
+
+    sign_in_label = "Microsoft"
+    sign_in_refused = ("Signing in with Microsoft works once you have connected {email} on "
+                       "the Connections page while signed in with your password.")
+    unrevoked = "Microsoft lists the app at myapps.microsoft.com until you remove it there."
+
+    def configured(self, settings: Settings) -> bool:
+        return bool(settings.ms_client_id and settings.ms_client_secret)
+
+    def start(self, settings: Settings, redirect_uri: str, *,
+              http: requests.Session | None) -> tuple[str, dict[str, Any]]:
+        flow = start_authorization(settings, redirect_uri, http_client=http)
+        return flow["auth_uri"], {"flow": {k: v for k, v in flow.items() if k != "auth_uri"}}
+
+    def finish(self, settings: Settings, redirect_uri: str, remembered: Mapping[str, Any],
+               answer: RawRequest, *, http: requests.Session | None) -> dict[str, Any]:
+        return finish_authorization(settings, remembered["flow"], dict(answer.args),
+                                    http_client=http)
+
+    def revoke(self, settings: Settings, credentials: Mapping[str, Any]) -> bool:
+        # Microsoft has no endpoint to revoke one app's refresh token: the grant ends when the
+        # rep removes the app at myapps.microsoft.com; we delete the token cache.
+        return False

@@ -15,6 +15,7 @@ HARNESS_MODULES = {
     "local": "tests.contract.harness_local",
     "google": "tests.contract.harness_google",
     "outlook": "tests.contract.harness_outlook",
+    "memory": "tests.contract.harness_memory",  # a fifth, added through the registry alone
 }
 
 

@@ -32,8 +32,15 @@ def login():
         error = "That email and password do not match."
     status = 401 if error else (422 if form.errors else 200)
     return render_template("auth/login.html", form=form, error=error,
-                           providers=offered_providers(runtime().settings),
+                           providers=_sign_in_labels(),
                            next=safe_next(request.args.get("next"))), status
+
+
+def _sign_in_labels() -> dict[str, str]:
+    """"Sign in with ..." for each offered provider, by name."""
+    providers = runtime().calendars.providers
+    return {name: providers.get_or_raise(name).oauth.sign_in_label
+            for name in offered_providers(calendars=runtime().calendars)}
 
 
 @bp.post("/logout")

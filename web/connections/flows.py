@@ -1,7 +1,8 @@
 """The two legs of a provider's OAuth flow as the web sees them, for connecting a calendar and
-for signing in. What the first leg must remember (Google's state and PKCE verifier, msal's
-flow dict) is encrypted into the session under one key and popped by the second leg: an
-answer is used at most once, only in the browser that started it, and only for a while."""
+for signing in. What the first leg must remember (as the provider's OAuthFlow says: Google's
+state and PKCE verifier, msal's flow dict) is encrypted into the session under one key and
+popped by the second leg: an answer is used at most once, only in the browser that started
+it, and only for a while."""
 
 from __future__ import annotations
 
@@ -9,16 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import request, session, url_for
+from flask import session, url_for
 
 from scheduler.clock import iso_utc
-from scheduler.errors import BadToken, NeedsReconnect
-from scheduler.providers import google_oauth, outlook_oauth
+from scheduler.errors import BadToken, NeedsReconnect, NotFound
+from scheduler.providers.base import OAuthFlow
+from web.plain import plain_request
 from web.runtime import runtime
 
 PENDING = "oauth_pending"
 MAX_AGE = timedelta(minutes=15)  # a consent page left open longer starts again
-PURPOSES = ("connect", "sign_in")
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,8 @@ def redirect_uri(provider: str) -> str:
 
 def start(provider: str, *, purpose: str, next_url: str, user_id: int | None = None) -> str:
     """The address of the provider's consent page; what the answer needs goes in the session."""
-    settings, uri = runtime().settings, redirect_uri(provider)
-    if provider == "google":
-        url, state, verifier = google_oauth.start_authorization(settings, uri)
-        remembered: dict[str, Any] = {"state": state, "code_verifier": verifier}
-    else:
-        flow = outlook_oauth.start_authorization(settings, uri, http_client=runtime().http)
-        url = flow["auth_uri"]
-        remembered = {"flow": {k: v for k, v in flow.items() if k != "auth_uri"}}
+    url, remembered = _oauth(provider).start(runtime().settings, redirect_uri(provider),
+                                             http=runtime().http)
     key_id, token = runtime().calendars.cipher.encrypt({
         "provider": provider, "purpose": purpose, "user_id": user_id, "next": next_url,
         "started_at": iso_utc(runtime().clock.now()), **remembered})
@@ -56,17 +51,18 @@ def start(provider: str, *, purpose: str, next_url: str, user_id: int | None = N
 def finish(provider: str) -> Finished:
     """Check the answer against the sign-in this browser started, then redeem its code."""
     pending = _pop_pending(provider)
-    settings, uri = runtime().settings, redirect_uri(provider)
-    if provider == "google":
-        query = request.query_string.decode()
-        credentials = google_oauth.finish_authorization(
-            settings, uri, authorization_response_url=f"{uri}?{query}",
-            state=pending["state"], code_verifier=pending["code_verifier"])
-    else:
-        credentials = outlook_oauth.finish_authorization(
-            settings, pending["flow"], request.args.to_dict(), http_client=runtime().http)
+    credentials = _oauth(provider).finish(runtime().settings, redirect_uri(provider), pending,
+                                          plain_request(), http=runtime().http)
     return Finished(provider=provider, purpose=pending["purpose"], user_id=pending["user_id"],
                     credentials=credentials, next_url=pending["next"])
+
+
+def _oauth(provider: str) -> OAuthFlow:
+    oauth = runtime().calendars.providers.get_or_raise(provider).oauth
+    if oauth is None:
+        raise NotFound(f"{provider} accounts are not connected through a sign-in",
+                       field="provider")
+    return oauth
 
 
 def _pop_pending(provider: str) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user
 
 from scheduler.connections import (
-    LABELS,
     choose_calendars,
     connect_account,
     connection_problems,
@@ -21,6 +20,7 @@ from scheduler.connections import (
     rep_for_sign_in,
 )
 from scheduler.errors import SchedulerError
+from scheduler.providers.base import ProviderDescription
 from web.auth.session import SignedIn
 from web.auth.views import safe_next
 from web.connections import bp, flows
@@ -28,12 +28,6 @@ from web.errors import status_for
 from web.runtime import deps, runtime
 
 logger = logging.getLogger(__name__)
-SIGN_IN_REFUSED = {
-    "google": "No Nextstep account uses {email} (an address Google has verified). Ask "
-              "whoever runs Nextstep for your team to add you, then sign in again.",
-    "outlook": "Signing in with Microsoft works once you have connected {email} on the "
-               "Connections page while signed in with your password.",
-}
 
 
 @bp.errorhandler(SchedulerError)
@@ -50,10 +44,10 @@ def connection_problem(error: SchedulerError):
 @login_required
 def index():
     rep = current_user.user
-    return render_template("connections/index.html", labels=LABELS,
+    return render_template("connections/index.html", labels=_labels(),
                            connections=connections_of(runtime().store, rep.id),
-                           offered=offered_providers(runtime().settings),
-                           problems=connection_problems(runtime().store, rep.id))
+                           offered=offered_providers(**deps("calendars")),
+                           problems=connection_problems(rep.id, **deps("store", "calendars")))
 
 
 @bp.get("/connections/<provider>/connect")
@@ -81,8 +75,9 @@ def callback(provider: str):
     if finished.purpose == "sign_in":
         user = rep_for_sign_in(provider, finished.credentials, **deps("store", "calendars"))
         if user is None:
+            refused = _description(provider).oauth.sign_in_refused
             return render_template("connections/problem.html", status=403,
-                                   message=SIGN_IN_REFUSED[provider].format(email=email)), 403
+                                   message=refused.format(email=email)), 403
         login_user(SignedIn(user))
     elif not current_user.is_authenticated or current_user.user.id != finished.user_id:
         return render_template("connections/problem.html", status=400, message=(
@@ -95,7 +90,7 @@ def callback(provider: str):
         open_push_channel(connection.id, **deps("store", "calendars", "clock", "settings"))
     except SchedulerError as exc:  # polling still keeps the calendar current
         logger.warning("push channel for connection %s: %s", connection.id, exc.message)
-    flash(f"{LABELS[provider]} {connection.account} is connected.", "success")
+    flash(f"{_description(provider).label} {connection.account} is connected.", "success")
     return redirect(finished.next_url)
 
 
@@ -105,7 +100,7 @@ def calendars(connection_id: int):
     busy = request.form.get("busy_calendars", "").replace(",", "\n").splitlines()
     connection = choose_calendars(connection_id, user_id=current_user.user.id, busy=busy,
                                   booking=request.form.get("booking_calendar", ""),
-                                  store=runtime().store)
+                                  **deps("store", "calendars"))
     flash(f"Saved: {len(connection.busy_calendars)} calendar(s) count as busy; bookings go "
           f"to {connection.booking_calendar}.", "success")
     return redirect(url_for("connections.index"))
@@ -118,18 +113,23 @@ def remove(connection_id: int):
     connection = get_connection_or_raise(runtime().store, connection_id, user_id=rep.id)
     revoked = disconnect(connection_id, user_id=rep.id,
                          **deps("store", "calendars", "settings", "clock"))
-    if revoked:
-        after = "access is revoked."
-    elif connection.provider == "outlook":
-        after = "Microsoft lists the app at myapps.microsoft.com until you remove it there."
-    else:
-        after = "Google could not be reached to revoke access; remove Nextstep at " \
-                "myaccount.google.com/permissions."
-    flash(f"{LABELS[connection.provider]} {connection.account} is disconnected and its "
+    description = _description(connection.provider)
+    after = "access is revoked." if revoked or description.oauth is None \
+        else description.oauth.unrevoked
+    flash(f"{description.label} {connection.account} is disconnected and its "
           f"tokens are deleted; {after}", "success")
     return redirect(url_for("connections.index"))
 
 
 def _offered_or_404(provider: str) -> None:
-    if provider not in offered_providers(runtime().settings):
+    if provider not in offered_providers(**deps("calendars")):
         abort(404)
+
+
+def _description(provider: str) -> ProviderDescription:
+    return runtime().calendars.providers.get_or_raise(provider)
+
+
+def _labels() -> dict[str, str]:
+    """Labels of the providers whose accounts the page lists (not the built-in calendar)."""
+    return {d.name: d.label for d in runtime().calendars.providers.with_accounts()}

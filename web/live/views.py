@@ -60,7 +60,7 @@ def screen():
     return render_template("live/screen.html", rep=rep, zones=ZONES, durations=DURATIONS,
                            step_types=STEP_TYPES, rows=range(forms.PLAN_ROWS),
                            colleagues=list_colleagues(runtime().store, rep),
-                           problems=connection_problems(runtime().store, rep.id),
+                           problems=connection_problems(rep.id, **deps("store", "calendars")),
                            idempotency_key=uuid.uuid4().hex)
 
 
