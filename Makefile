@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 .PHONY: demo test bench lint serve browser clean
 
 demo: $(VENV)/.installed
-	PYTHONPATH=$(CURDIR) $(BIN)/nextstep demo --google-sandbox
+	$(BIN)/nextstep demo --google-sandbox
 
 serve: $(VENV)/.installed
 	$(BIN)/nextstep serve

@@ -1,7 +1,7 @@
 """Google busy time through the real client libraries, with the provider 80 ms away.
 
 What it measures: wall time of `GoogleCalendar.busy` for a rep and 2 helpers over a 21-day
-window, against the Google emulator (tests/emulators/google.py) with 80 ms of latency added to
+window, against the Google emulator (web/sandbox/google.py) with 80 ms of latency added to
 every request; each calendar holds 40 busy events. The adapter is built once, as a sync job or
 a proposal request would hold it; the token is fresh, so no refresh is in the timing.
 - google_busy_3_people_80ms_latency: median of 20 runs after 3 warm-up runs, in ms.

@@ -30,7 +30,7 @@ from scheduler.store import Store
 from scheduler.store.migrate import upgrade
 from tests.contract.harness_google import running_emulator
 from tests.contract.harness_outlook import emulated_outlook
-from tests.emulators.google import endpoints
+from web.sandbox.google import endpoints
 
 OUTLOOK_LATENCY, GOOGLE_LATENCY = 0.100, 0.080
 REP, HELPER = "rep@example.com", "helper1@example.com"

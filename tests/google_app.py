@@ -9,7 +9,7 @@ from scheduler.runtime import default_builders
 from scheduler.settings import Settings
 from tests.conftest import build_runtime, make_settings
 from tests.contract.harness_google import EmulatedGoogle, running_emulator
-from tests.emulators.google import endpoints
+from web.sandbox.google import endpoints
 
 
 @pytest.fixture

@@ -51,8 +51,8 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--google-sandbox", is_flag=True,
-              help="Also offer 'Connect Google Calendar' against the Google emulator in "
-                   "tests/ (needs a checkout's root on PYTHONPATH; `make demo` does this).")
+              help="Also serve the Google emulator (web/sandbox) with the demo people's "
+                   "calendars and offer 'Connect Google Calendar' against it.")
 def demo(host: str, port: int, google_sandbox: bool) -> None:
     """Set up a local SQLite database with demo data and serve the app."""
     from scheduler.demo import seed_demo
@@ -93,12 +93,8 @@ def serve(host: str, port: int) -> None:
 def _google_sandbox() -> dict[str, str]:
     """Start the Google emulator with the demo people's calendars; its settings."""
     from scheduler.demo import HELPERS, REP, busy_days
+    from web.sandbox.google import sandbox
 
-    try:
-        from tests.emulators.google import sandbox
-    except ImportError:
-        raise Fail("--google-sandbox needs the tests/ folder of a Nextstep checkout on "
-                   "PYTHONPATH (run `make demo` from the checkout)") from None
     os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the sandbox speaks http
     today = datetime.now(UTC).date()
     _state, settings = sandbox(

@@ -16,8 +16,8 @@ from typing import Any
 from scheduler.providers.base import EventRef
 from scheduler.providers.google import GoogleCalendar
 from scheduler.settings import Settings, settings_from
-from tests.emulators.google import endpoints, serve
-from tests.emulators.google_state import GoogleState
+from web.sandbox.google import endpoints, serve
+from web.sandbox.google_state import GoogleState
 
 REP, HELPERS = "rep@example.com", ["helper1@example.com", "helper2@example.com"]
 

@@ -19,7 +19,7 @@ from scheduler.providers.base import (
     new_event_uid,
 )
 from tests.contract.harness_google import REP, running_emulator
-from tests.emulators.google_state import Fault
+from web.sandbox.google_state import Fault
 
 MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
 EVENTS = f"/calendars/{REP}/events"

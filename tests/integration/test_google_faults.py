@@ -13,7 +13,7 @@ from scheduler.availability import Interval
 from scheduler.errors import NeedsReconnect, ProviderRejected, ProviderUnavailable
 from scheduler.providers.base import Attendee, CalendarEvent, new_event_uid
 from tests.contract.harness_google import REP, running_emulator
-from tests.emulators.google_state import Fault
+from web.sandbox.google_state import Fault
 
 MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
 DAY = Interval(MONDAY, MONDAY + timedelta(days=1))

@@ -20,8 +20,8 @@ from scheduler.store.models import Connection, FollowUp
 from tests import google_app
 from tests.conftest import PASSWORD, logged_kinds
 from tests.contract.harness_google import REP
-from tests.emulators.google_state import Fault
 from tests.web.api_support import PROSPECT, TUESDAY_3PM, assert_told_to_reconnect, book, proposal
+from web.sandbox.google_state import Fault
 
 BASE_URL = "https://nextstep.test"  # Google only pushes to HTTPS addresses
 

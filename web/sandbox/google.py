@@ -22,7 +22,7 @@ Tests point the settings at it (`endpoints(base_url)`); knobs live on `GoogleSta
 google_wire.py. Requests are counted per route under Google's method names
 ("freebusy.query", "events.insert", "token").
 
-Standalone: `python -m tests.emulators.google --port 8766`.
+Standalone: `python -m web.sandbox.google --port 8766`.
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ from typing import Any
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from tests.emulators import google_discovery
-from tests.emulators.google_identity import ISSUER, Grant
-from tests.emulators.google_identity import bp as identity_bp
-from tests.emulators.google_state import DEFAULT_PAGE_SIZE, Fault, GoogleState
-from tests.emulators.google_wire import (
+from web.sandbox import google_discovery
+from web.sandbox.google_identity import ISSUER, Grant
+from web.sandbox.google_identity import bp as identity_bp
+from web.sandbox.google_state import DEFAULT_PAGE_SIZE, Fault, GoogleState
+from web.sandbox.google_wire import (
     ApiError,
     error_response,
     event_times,

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, jsonify, request
 
 if TYPE_CHECKING:
-    from tests.emulators.google_state import Fault, StoredEvent
+    from web.sandbox.google_state import Fault, StoredEvent
 
 FAULT_ERRORS = {  # status -> (domain, reason, message) of an injected failure
     400: ("global", "badRequest", "Bad Request"),

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.emulators.google_identity import Identity
-from tests.emulators.google_wire import ApiError, rfc3339
+from web.sandbox.google_identity import Identity
+from web.sandbox.google_wire import ApiError, rfc3339
 
 EVENT_ID = re.compile(r"[a-v0-9]{5,1024}")  # base32hex, as Google requires of client ids
 PROPERTY_KEY_MAX, PROPERTY_VALUE_MAX = 44, 1024  # longer keys dropped, values truncated
