@@ -58,7 +58,7 @@ def test_moving_the_event_reschedules_the_followup(runtime, booked):
     followup = get_followup(runtime.store, booked.id)
     assert (followup.status, followup.start) == ("rescheduled", later)
     [entry] = _log(runtime, "followup.rescheduled")
-    assert entry.data["by"] == "calendar:local"
+    assert (entry.data["by"], entry.data["via"]) == ("rep", "calendar:local")
 
 
 def test_deleting_the_event_cancels_the_followup(runtime, booked):
