@@ -131,7 +131,6 @@ def _answers(session: Session, followup: FollowUp, change: EventChange, *, now: 
         if attendee.response == stored_answer(followup, email, prospect=email == prospect):
             continue
         answers[email] = attendee.response
-        followup.responses = dict(answers)
         if email == prospect and attendee.response in PROSPECT_ANSWERS:
             _enter(session, followup, PROSPECT_ANSWERS[attendee.response], now=now,
                    by="prospect", via=via, email=email)
@@ -139,6 +138,8 @@ def _answers(session: Session, followup: FollowUp, change: EventChange, *, now: 
             append(session, "attendee.declined", at=now, rep_id=followup.rep_id,
                    followup_id=followup.id, email=email, by="helper", via=via)
         applied = True
+    if applied:
+        followup.responses = answers  # a new dict: the JSON column sees the change
     return applied
 
 
