@@ -25,6 +25,7 @@ from scheduler.availability import (
 from scheduler.calendars import Calendars
 from scheduler.clock import Clock, iso_utc
 from scheduler.errors import Conflict, InvalidInput, NotFound, ProviderUnavailable, SlotTaken
+from scheduler.lifecycle import LIVE, Change, enter, transition
 from scheduler.log import append
 from scheduler.plans import STEP_TYPES, Plan, parse_plan
 from scheduler.requests import BookingRequest, NoNextStep, ProposalRequest, ProspectIn
@@ -32,7 +33,6 @@ from scheduler.settings import Settings
 from scheduler.store import Store
 from scheduler.store.models import FollowUp, FollowUpHelper, Hold, Prospect, Reservation, Step, User
 
-LIVE_STATUSES = ("booked", "rescheduled")
 # The longest window one proposal searches: providers answer at most ~60-90 days per query,
 # and an unbounded `latest` would make the engine walk years of days.
 MAX_SEARCH_DAYS = 90
@@ -229,9 +229,10 @@ def insert_followup(session: Session, meeting: Meeting, *, settings: Settings, n
     release_expired_holds(session, ids, now=now)
     check_no_clash(session, meeting, settings=settings, now=now, ignore_offer=offer_id)
     prospect = upsert_prospect(session, meeting.prospect, now=now)
+    book = transition(None, Change.BOOK)
     followup = FollowUp(rep_id=meeting.rep.id, prospect_id=prospect.id, offer_id=offer_id,
                         title=meeting.title, step_type=meeting.step_type, start=meeting.start,
-                        end=meeting.end, status="booked", sequence=0,
+                        end=meeting.end, status=book.target, sequence=0, responses={},
                         idempotency_key=meeting.idempotency_key, created_at=now,
                         updated_at=now)
     session.add(followup)
@@ -244,7 +245,7 @@ def insert_followup(session: Session, meeting: Meeting, *, settings: Settings, n
         session.add(Reservation(user_id=user_id, start=meeting.start, end=meeting.end,
                                 followup_id=followup.id, active=True))
     outbox.enqueue_followup_change(session, followup, method="REQUEST", now=now, invite=invite)
-    append(session, "followup.booked", at=now, rep_id=meeting.rep.id, followup_id=followup.id,
+    append(session, book.log_kind, at=now, rep_id=meeting.rep.id, followup_id=followup.id,
            via=via, prospect=meeting.prospect.email, start=iso_utc(meeting.start),
            end=iso_utc(meeting.end), helpers=[h.email for h in meeting.helpers],
            steps=len(meeting.plan.steps), title=meeting.title)
@@ -306,8 +307,7 @@ def reschedule_followup(followup_id: str, start: datetime, *, actor: str,
     """Move a live follow-up to a new free time; attendees get an updated invite."""
     now = clock.now()
     current = get_followup_or_raise(store, followup_id, rep_id=rep_id)
-    if current.status not in LIVE_STATUSES:
-        raise Conflict(f"the follow-up is {current.status}", field="status")
+    transition(current.status, Change.RESCHEDULE)  # refused unless live
     start = start.astimezone(ZoneInfo("UTC"))
     if start < now:
         raise InvalidInput("start is in the past", field="start")
@@ -323,21 +323,21 @@ def reschedule_followup(followup_id: str, start: datetime, *, actor: str,
 
     def move(session: Session) -> FollowUp:
         followup = session.get(FollowUp, followup_id, with_for_update={"of": FollowUp})
-        if followup is None or followup.status not in LIVE_STATUSES:
+        if followup is None or followup.status not in LIVE:
             raise Conflict("the follow-up changed meanwhile", field="status")
         check_no_clash(session, meeting, settings=settings, now=now,
                        ignore_followup=followup_id)
         previous = followup.start
         followup.start, followup.end = meeting.start, meeting.end
-        followup.status, followup.sequence = "rescheduled", followup.sequence + 1
-        followup.updated_at = now
+        step = transition(followup.status, Change.RESCHEDULE)
+        enter(followup, step, now=now)
         session.execute(update(Reservation)
                         .where(Reservation.followup_id == followup_id, Reservation.active)
                         .values(start=meeting.start, end=meeting.end)
                         .execution_options(synchronize_session=False))
         outbox.enqueue_followup_change(session, followup, method="REQUEST", now=now,
                                        invite=invite)
-        append(session, "followup.rescheduled", at=now, rep_id=followup.rep_id,
+        append(session, step.log_kind, at=now, rep_id=followup.rep_id,
                followup_id=followup_id, by=actor, previous_start=iso_utc(previous),
                start=iso_utc(meeting.start), end=iso_utc(meeting.end))
         session.flush()
@@ -362,16 +362,14 @@ def cancel_followup(followup_id: str, *, actor: str, rep_id: int | None, store: 
 
     def cancel(session: Session) -> FollowUp:
         followup = _owned(session, followup_id, rep_id)
-        if followup.status == "cancelled":
+        step = transition(followup.status, Change.CANCEL)
+        if step.log_kind is None:  # cancelled already
             return followup
-        if followup.status not in LIVE_STATUSES:
-            raise Conflict(f"the follow-up is {followup.status}", field="status")
-        followup.status, followup.sequence = "cancelled", followup.sequence + 1
-        followup.updated_at = now
+        enter(followup, step, now=now)
         release_reservations(session, followup_id)
         outbox.enqueue_followup_change(session, followup, method="CANCEL", now=now,
                                        invite=invite)
-        append(session, "followup.cancelled", at=now, rep_id=followup.rep_id,
+        append(session, step.log_kind, at=now, rep_id=followup.rep_id,
                followup_id=followup_id, by=actor, reason=reason)
         return followup
 

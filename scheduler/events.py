@@ -7,13 +7,11 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime
 
+from scheduler.lifecycle import Status, stored_answer
 from scheduler.plans import Plan, Step, describe_plan, plan_to_dict
 from scheduler.providers.base import FOLLOWUP_ID_PROPERTY, PLAN_PROPERTY, Attendee, CalendarEvent
 from scheduler.store.models import FollowUp
 from scheduler.store.models import Step as StepRow
-
-RESPONSES = {"booked": "needsAction", "rescheduled": "needsAction", "declined": "declined",
-             "cancelled": "declined", "done": "accepted"}
 
 
 def plan_of(followup: FollowUp) -> Plan:
@@ -44,9 +42,10 @@ def followup_event(followup: FollowUp, *, calendar_id: str,
     if manage_url is not None:
         description += f"\n\nReschedule or cancel: {manage_url(followup)}"
     prospect = followup.prospect
-    attendees = (Attendee(prospect.email, prospect.name,
-                          response=RESPONSES.get(followup.status, "needsAction")),
-                 *(Attendee(helper.email, helper.name) for helper in followup.helpers))
+    attendees = (Attendee(prospect.email, prospect.name, response=_answer(followup)),
+                 *(Attendee(helper.email, helper.name,
+                            response=stored_answer(followup, helper.email, prospect=False))
+                   for helper in followup.helpers))
     return CalendarEvent(
         uid=followup.event_uid, calendar_id=calendar_id, start=followup.start,
         end=followup.end, title=followup.title, description=description.strip(),
@@ -55,3 +54,11 @@ def followup_event(followup: FollowUp, *, calendar_id: str,
         properties={FOLLOWUP_ID_PROPERTY: followup.id,
                     PLAN_PROPERTY: json.dumps(plan_to_dict(plan), sort_keys=True)},
         sequence=followup.sequence, timezone=followup.rep.timezone)
+
+
+def _answer(followup: FollowUp) -> str:
+    """The prospect's answer as the event carries it: what they last said, and declined
+    once the meeting is cancelled."""
+    if followup.status == Status.CANCELLED:
+        return "declined"
+    return stored_answer(followup, followup.prospect.email, prospect=True)

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from scheduler.availability import Interval
 from scheduler.booking import (
-    LIVE_STATUSES,
     Jobs,
     Meeting,
     check_no_clash,
@@ -39,6 +38,7 @@ from scheduler.errors import (
     OfferUsed,
     SlotTaken,
 )
+from scheduler.lifecycle import LIVE
 from scheduler.log import append
 from scheduler.plans import parse_plan, plan_from_dict, plan_to_dict
 from scheduler.requests import OfferRequest, ProposalRequest, ProspectIn
@@ -251,7 +251,7 @@ def reschedule_by_prospect(followup_id: str, start: datetime, *, store: Store,
     Checked against a wider list than the page shows, so a slot taken meanwhile elsewhere
     does not push the prospect's pick out of the list."""
     current = get_followup_or_raise(store, followup_id)
-    if current.status in LIVE_STATUSES:
+    if current.status in LIVE:
         allowed = reschedule_choices(current, store=store, calendars=calendars, clock=clock,
                                      settings=settings, count=RESCHEDULE_CHECKED)
         if all(slot.start != start for slot in allowed):

@@ -17,6 +17,7 @@ from scheduler.clock import Clock
 from scheduler.errors import NeedsReconnect, ProviderRejected, ProviderUnavailable
 from scheduler.events import followup_event
 from scheduler.invites import Mailer, invite_message, offer_message
+from scheduler.lifecycle import Status
 from scheduler.log import append
 from scheduler.plans import describe_plan, plan_from_dict
 from scheduler.providers.base import Attendee, EventRef
@@ -160,13 +161,13 @@ def write_calendar(context: OutboxContext, message: OutboxMessage) -> None:
         provider = context.calendars.provider(source.provider, source.connection_id)
         event = followup_event(followup, calendar_id=source.calendar_id,
                                manage_url=context.manage_url)
-        if followup.status == "cancelled":
+        if followup.status == Status.CANCELLED:
             if record is not None:
                 provider.cancel_event(_ref(record))
             return None
         if record is None:
             ref = provider.create_event(event)
-        elif record.sequence == followup.sequence and followup.status != "rescheduled":
+        elif record.sequence == followup.sequence and followup.status != Status.RESCHEDULED:
             return None
         else:
             ref = provider.update_event(_ref(record), event)

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from scheduler.booking import LIVE_STATUSES
 from scheduler.clock import Clock
+from scheduler.lifecycle import LIVE, Status
 from scheduler.log import about_prospect, prospect_matches
 from scheduler.plans import due_label
 from scheduler.store import Store
@@ -74,7 +74,7 @@ def upcoming_followups(store: Store, *, rep_id: int, now: datetime,
     """The rep's live follow-ups starting from now on, soonest first."""
     query = (select(FollowUp).join(Prospect, FollowUp.prospect_id == Prospect.id)
              .where(FollowUp.rep_id == rep_id, FollowUp.start >= now,
-                    FollowUp.status.in_(LIVE_STATUSES))
+                    FollowUp.status.in_(LIVE))
              .order_by(FollowUp.start, FollowUp.id).limit(limit))
     if prospect:
         query = query.where(prospect_matches(prospect))
@@ -92,7 +92,7 @@ def steps_due(store: Store, *, rep_id: int, today: date, prospect: str | None = 
     oldest first. A cancelled follow-up owes nothing."""
     query = (select(Step, FollowUp).join(FollowUp, Step.followup_id == FollowUp.id)
              .join(Prospect, FollowUp.prospect_id == Prospect.id)
-             .where(FollowUp.rep_id == rep_id, FollowUp.status != "cancelled",
+             .where(FollowUp.rep_id == rep_id, FollowUp.status != Status.CANCELLED,
                     Step.done_at.is_(None), Step.due_date <= today)
              .order_by(Step.due_date, Step.id).limit(limit))
     if prospect:

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from scheduler.lifecycle import Status
 from scheduler.plans import STEP_TYPES
 
 _EMAIL = re.compile(r"^[^@\s<>,;\x00-\x1f\x7f]+@[^@\s<>,;\x00-\x1f\x7f]+"
@@ -133,7 +134,7 @@ class FollowUpPatch(_Strict):
     """One change at a time: a new start, a cancellation, or steps marked done."""
 
     start: Instant | None = None
-    status: Literal["cancelled"] | None = None
+    status: Literal[Status.CANCELLED] | None = None
     steps: list[StepDone] | None = Field(default=None, min_length=1, max_length=10)
 
     @model_validator(mode="after")

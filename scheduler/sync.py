@@ -10,10 +10,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from scheduler.booking import LIVE_STATUSES, release_reservations
+from scheduler.booking import release_reservations
 from scheduler.calendars import Calendars
 from scheduler.clock import Clock, iso_utc
 from scheduler.errors import NeedsReconnect
+from scheduler.lifecycle import LIVE, Change, Status, enter, stored_answer, transition
 from scheduler.log import append
 from scheduler.providers.base import EventChange
 from scheduler.store import Store
@@ -25,6 +26,9 @@ from scheduler.store.models import (
     Reservation,
     Step,
 )
+
+# The prospect's answers that move the follow-up; tentative and needsAction are only kept.
+PROSPECT_ANSWERS = {"declined": Change.DECLINE, "accepted": Change.ACCEPT}
 
 
 @dataclass(frozen=True)
@@ -87,57 +91,85 @@ def _ours(store: Store, changes: list[EventChange]) -> list[EventChange]:
 
 
 def _reconcile(session: Session, change: EventChange, *, now: datetime) -> bool:
+    """Bring the follow-up in line with its event as the calendar shows it now. Compares the
+    stored state with the change, so the same change seen twice writes nothing the second
+    time. Moves and deletions are the organizer's side (attendees cannot change the
+    organizer's copy in any of our calendars), answers are the attendee's own."""
     followup = _followup_for(session, change)
-    if followup is None or followup.status not in LIVE_STATUSES:
+    if followup is None:
         return False
-    by = f"calendar:{change.ref.provider}"
+    via = f"calendar:{change.ref.provider}"
     if change.status == "cancelled":
-        followup.status, followup.updated_at = "cancelled", now
-        release_reservations(session, followup.id)
-        append(session, "followup.cancelled", at=now, rep_id=followup.rep_id,
-               followup_id=followup.id, by=by, reason="deleted in the calendar")
-        return True
-    responses = {a.email.lower(): a.response for a in change.attendees}
-    prospect_response = responses.get(followup.prospect.email)
-    if prospect_response == "declined":
-        followup.status, followup.updated_at = "declined", now
-        release_reservations(session, followup.id)
-        append(session, "attendee.declined", at=now, rep_id=followup.rep_id,
-               followup_id=followup.id, email=followup.prospect.email, by=by)
-        return True
+        return _enter(session, followup, Change.DELETE, now=now, by="rep", via=via,
+                      reason="deleted in the calendar")
+    if followup.status == Status.CANCELLED:
+        return False  # cancelled by Nextstep: its event is on its way out
     applied = False
-    for helper in followup.helpers:
-        if responses.get(helper.email) == "declined" and not _logged(
-                session, followup.id, "attendee.declined", helper.email):
-            append(session, "attendee.declined", at=now, rep_id=followup.rep_id,
-                   followup_id=followup.id, email=helper.email, by=by)
-            applied = True
-    if prospect_response == "accepted" and not _logged(
-            session, followup.id, "attendee.accepted", followup.prospect.email):
-        append(session, "attendee.accepted", at=now, rep_id=followup.rep_id,
-               followup_id=followup.id, email=followup.prospect.email, by=by)
-        applied = True
     if change.start and change.end and (change.start, change.end) != (followup.start,
                                                                       followup.end):
         previous = followup.start
         followup.start, followup.end = change.start, change.end
-        followup.status, followup.updated_at = "rescheduled", now
-        _move_reservations(session, followup)
-        append(session, "followup.rescheduled", at=now, rep_id=followup.rep_id,
-               followup_id=followup.id, by=by, previous_start=iso_utc(previous),
-               start=iso_utc(change.start), end=iso_utc(change.end))
+        applied = _enter(session, followup, Change.MOVE, now=now, by="rep", via=via,
+                         previous_start=iso_utc(previous), start=iso_utc(change.start),
+                         end=iso_utc(change.end))
+    return _answers(session, followup, change, now=now, via=via) or applied
+
+
+def _answers(session: Session, followup: FollowUp, change: EventChange, *, now: datetime,
+             via: str) -> bool:
+    """Log each attendee's answer once per change of answer; the prospect's declines and
+    acceptances also move the follow-up's status."""
+    prospect = followup.prospect.email
+    helpers = {helper.email for helper in followup.helpers}
+    answers = dict(followup.responses or {})
+    applied = False
+    for attendee in change.attendees:
+        email = attendee.email.lower()
+        if email != prospect and email not in helpers:
+            continue
+        if attendee.response == stored_answer(followup, email, prospect=email == prospect):
+            continue
+        answers[email] = attendee.response
+        if email == prospect and attendee.response in PROSPECT_ANSWERS:
+            _enter(session, followup, PROSPECT_ANSWERS[attendee.response], now=now,
+                   by="prospect", via=via, email=email)
+        elif email in helpers and attendee.response == "declined":
+            append(session, "attendee.declined", at=now, rep_id=followup.rep_id,
+                   followup_id=followup.id, email=email, by="helper", via=via)
         applied = True
+    if applied:
+        followup.responses = answers  # a new dict: the JSON column sees the change
     return applied
 
 
-def _move_reservations(session: Session, followup: FollowUp) -> None:
-    """Follow the calendar, which is the truth; if the new time clashes with another live
-    reservation the old claim is dropped rather than refusing what already happened."""
-    values = {"start": followup.start, "end": followup.end}
-    where = (Reservation.followup_id == followup.id, Reservation.active)
+def _enter(session: Session, followup: FollowUp, change: Change, *, now: datetime,
+           **data: str) -> bool:
+    """Take one step of the follow-up's life: status, reservations, one log entry."""
+    was_live = followup.status in LIVE
+    moved = change is Change.ACCEPT and _logged_kind(session, followup.id,
+                                                    "followup.rescheduled")
+    step = transition(followup.status, change, moved=moved)
+    if step.log_kind is None:
+        return False
+    enter(followup, step, now=now)
+    if not step.claims_time:
+        release_reservations(session, followup.id)
+    elif change is Change.MOVE or not was_live:
+        _claim_time(session, followup)
+    append(session, step.log_kind, at=now, rep_id=followup.rep_id, followup_id=followup.id,
+           **data)
+    return True
+
+
+def _claim_time(session: Session, followup: FollowUp) -> None:
+    """The follow-up's reservations at its time again. The calendar is the truth: if that
+    clashes with another live reservation the claim is dropped rather than refusing what
+    already happened."""
+    where = (Reservation.followup_id == followup.id,)
     try:
         with session.begin_nested():
-            session.execute(update(Reservation).where(*where).values(**values)
+            session.execute(update(Reservation).where(*where)
+                            .values(start=followup.start, end=followup.end, active=True)
                             .execution_options(synchronize_session=False))
     except IntegrityError:
         session.execute(update(Reservation).where(*where).values(active=False)
@@ -153,10 +185,9 @@ def _followup_for(session: Session, change: EventChange) -> FollowUp | None:
     return None if record is None else session.get(FollowUp, record.followup_id)
 
 
-def _logged(session: Session, followup_id: str, kind: str, email: str) -> bool:
-    entries = session.scalars(select(LogEntry.data).where(LogEntry.followup_id == followup_id,
-                                                          LogEntry.kind == kind))
-    return any(data.get("email") == email for data in entries)
+def _logged_kind(session: Session, followup_id: str, kind: str) -> bool:
+    return session.scalar(select(LogEntry.id).where(LogEntry.followup_id == followup_id,
+                                                    LogEntry.kind == kind).limit(1)) is not None
 
 
 def flag_stalled_steps(*, store: Store, clock: Clock) -> int:
@@ -169,7 +200,7 @@ def flag_stalled_steps(*, store: Store, clock: Clock) -> int:
         flagged = 0
         for step in steps:
             followup = session.get(FollowUp, step.followup_id)
-            if followup.status == "cancelled" or _not_due_yet(step, now):
+            if followup.status == Status.CANCELLED or _not_due_yet(step, now):
                 continue
             step.stalled_at = now
             append(session, "step.stalled", at=now, rep_id=followup.rep_id,

@@ -116,9 +116,13 @@ class LocalCalendar:
                 row.change_seq = seq
 
     def move(self, uid: str, start: datetime, end: datetime) -> None:
+        """The organizer drags the event to another time: as in Google and Exchange, a new
+        time asks every attendee again."""
         with self.store.transaction() as session:
-            session.execute(update(LocalEvent).where(LocalEvent.uid == uid)
-                            .values(start=start, end=end, change_seq=_next_change(session)))
+            seq = _next_change(session)
+            for row in session.scalars(select(LocalEvent).where(LocalEvent.uid == uid)):
+                row.start, row.end, row.change_seq = start, end, seq
+                row.attendees = [dict(a, response="needsAction") for a in row.attendees or ()]
 
 
 # The built-in calendar is where people without a connection live: it has no accounts, and

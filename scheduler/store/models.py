@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from scheduler.lifecycle import Status
 from scheduler.store.types import UTCDateTime
 
 NAMING = {
@@ -121,8 +122,11 @@ class FollowUp(Base):
     step_type: Mapped[str] = mapped_column(String(40))
     start: Mapped[datetime] = mapped_column("start_at", UTCDateTime)
     end: Mapped[datetime] = mapped_column("end_at", UTCDateTime)
-    status: Mapped[str] = mapped_column(String(20), default="booked")
+    status: Mapped[str] = mapped_column(String(20), default=Status.BOOKED.value)
     sequence: Mapped[int] = mapped_column(Integer, default=0)
+    # Each attendee's last answer as the calendar showed it (email -> needsAction, accepted,
+    # declined, tentative), so sync logs a change of answer once however often it sees it.
+    responses: Mapped[dict[str, str] | None] = mapped_column(JSON, default=dict)
     event_uid: Mapped[str] = mapped_column(String(64), unique=True, default=new_id)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

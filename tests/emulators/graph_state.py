@@ -183,6 +183,8 @@ class GraphState:
             event = self._find(event_id, mailbox.lower())
             if event is None:
                 return None
+            if start and start != event.start:
+                _ask_again(event)
             event.start, event.end = start or event.start, end or event.end
             event.fields.update(fields or {})
             event.properties.update(properties or {})
@@ -205,6 +207,8 @@ class GraphState:
             event = self._find(event_id)
             if event is None:
                 raise KeyError(event_id)
+            if start != event.start:
+                _ask_again(event)
             event.start, event.end = start, end
             self._touch(event)
 
@@ -350,6 +354,12 @@ class GraphState:
     def request_counts(self) -> dict[str, int]:
         with self.lock:
             return dict(self._counts)
+
+
+def _ask_again(event: StoredEvent) -> None:
+    """A new start time resets every attendee's answer, as Exchange does on an update."""
+    for attendee in event.fields.get("attendees", []):
+        attendee["status"] = {"response": "none", "time": "0001-01-01T00:00:00Z"}
 
 
 def _event_id() -> str:

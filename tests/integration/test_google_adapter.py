@@ -134,10 +134,11 @@ def test_update_after_a_guest_answered_rereads_and_applies_once_keeping_the_answ
     ref = provider.create_event(event)
     google.state.respond(REP, ref.event_id, "dana@acme.example", "accepted")  # new etag
 
-    moved = provider.update_event(ref, _event(MONDAY.replace(hour=15), uid=event.uid))
+    # A longer meeting, same start: a new start would ask every guest again, as Google does.
+    moved = provider.update_event(ref, _event(uid=event.uid, end=MONDAY.replace(hour=11)))
 
     stored = google.state.get_event(REP, ref.event_id)
-    assert (stored.start, moved.etag) == (MONDAY.replace(hour=15), stored.etag)
+    assert (stored.end, moved.etag) == (MONDAY.replace(hour=11), stored.etag)
     assert {a["email"]: a["responseStatus"] for a in stored.fields["attendees"]}[
         "dana@acme.example"] == "accepted"
     assert google.state.request_count("events.patch") == 2

@@ -58,7 +58,7 @@ def test_moving_the_event_reschedules_the_followup(runtime, booked):
     followup = get_followup(runtime.store, booked.id)
     assert (followup.status, followup.start) == ("rescheduled", later)
     [entry] = _log(runtime, "followup.rescheduled")
-    assert entry.data["by"] == "calendar:local"
+    assert (entry.data["by"], entry.data["via"]) == ("rep", "calendar:local")
 
 
 def test_deleting_the_event_cancels_the_followup(runtime, booked):
@@ -68,6 +68,41 @@ def test_deleting_the_event_cancels_the_followup(runtime, booked):
     _sync(runtime)
 
     assert get_followup(runtime.store, booked.id).status == "cancelled"
+
+
+def test_a_deletion_in_the_calendar_bumps_the_sequence_so_the_prospects_cancel_counts(
+        runtime, booked):
+    LocalCalendar(runtime.store).cancel_event(
+        EventRef("local", "riley@example.com", booked.event_uid))
+
+    _sync(runtime)
+    _sync(runtime)
+
+    followup = get_followup(runtime.store, booked.id)
+    assert (followup.status, followup.sequence) == ("cancelled", booked.sequence + 1)
+    [entry] = _log(runtime, "followup.cancelled")
+    assert (entry.data["by"], entry.data["via"]) == ("rep", "calendar:local")
+
+
+def test_a_helper_declining_again_after_a_move_is_logged_again(runtime, make_rep):
+    make_rep("lee@example.com", name="Lee")
+    rep = make_rep()
+    followup = book_followup(booking(TUESDAY_3PM, helpers=["lee@example.com"]), rep=rep,
+                             **runtime.deps()).followup
+    runtime.tick()
+    calendar, later = LocalCalendar(runtime.store), TUESDAY_3PM + timedelta(days=1)
+
+    calendar.respond(followup.event_uid, "lee@example.com", "declined")
+    _sync(runtime)
+    calendar.move(followup.event_uid, later, later + timedelta(minutes=30))
+    _sync(runtime)
+    calendar.respond(followup.event_uid, "lee@example.com", "declined")
+    _sync(runtime)
+
+    declines = _log(runtime, "attendee.declined")
+    assert [(e.data["email"], e.data["by"]) for e in declines] == [
+        ("lee@example.com", "helper"), ("lee@example.com", "helper")]
+    assert get_followup(runtime.store, followup.id).status == "rescheduled"
 
 
 def test_our_own_writes_are_not_mistaken_for_changes(runtime, booked):

@@ -23,6 +23,7 @@ from pydantic import (
 
 from scheduler.availability import Interval
 from scheduler.booking import Proposal
+from scheduler.lifecycle import Status
 from scheduler.log import LogRecord
 from scheduler.offers import SentOffer, open_slots
 from scheduler.requests import Email, NoNextStep
@@ -144,7 +145,7 @@ class EventOut(_Out):
 
 class FollowUpOut(_Out):
     id: str
-    status: Literal["booked", "rescheduled", "cancelled", "declined", "done"]
+    status: Status
     start: UTCTime
     end: UTCTime
     title: str

@@ -19,6 +19,7 @@ from scheduler.booking import (
     propose_slots,
     reschedule_followup,
 )
+from scheduler.lifecycle import Status
 from scheduler.log import LogRecord, export_csv, list_entries
 from scheduler.offers import create_offer
 from scheduler.requests import (
@@ -113,7 +114,7 @@ def change_followup(followup_id: str):
     if patch.start is not None:
         followup = reschedule_followup(followup_id, patch.start, actor="rep", rep_id=g.rep.id,
                                        **deps())
-    elif patch.status == "cancelled":
+    elif patch.status == Status.CANCELLED:
         followup = cancel_followup(followup_id, actor="rep", rep_id=g.rep.id,
                                    **deps("store", "calendars", "clock", "jobs"))
     else:

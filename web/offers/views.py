@@ -9,10 +9,11 @@ from urllib.parse import urlencode
 from flask import Response, redirect, render_template, request, url_for
 
 from scheduler.availability import Interval
-from scheduler.booking import LIVE_STATUSES, cancel_followup, get_followup_or_raise
+from scheduler.booking import cancel_followup, get_followup_or_raise
 from scheduler.errors import InvalidInput, SchedulerError
 from scheduler.events import followup_event
 from scheduler.invites import build_ics
+from scheduler.lifecycle import LIVE, Status
 from scheduler.offers import (
     accept_offer,
     followup_token,
@@ -77,11 +78,12 @@ def pick(token: str):
 def followup(token: str):
     followup = _followup(token)
     choices: list[Interval] = []
-    if followup.status in LIVE_STATUSES:
+    if followup.status in LIVE:
         choices = reschedule_choices(followup, **deps("store", "calendars", "clock",
                                                       "settings"))
     return render_template("offers/followup.html", followup=followup, token=token,
-                           choices=choices, links=_calendar_links(followup))
+                           cancelled=followup.status == Status.CANCELLED, choices=choices,
+                           links=_calendar_links(followup))
 
 
 @bp.post("/f/<token>/reschedule")
@@ -105,7 +107,7 @@ def cancel(token: str):
 @public
 def invite(token: str):
     followup = _followup(token)
-    method = "CANCEL" if followup.status == "cancelled" else "REQUEST"
+    method = "CANCEL" if followup.status == Status.CANCELLED else "REQUEST"
     body = build_ics(followup_event(followup, calendar_id=followup.rep.email), method=method,
                      stamp=runtime().clock.now())
     return Response(body, mimetype="text/calendar",

@@ -199,6 +199,9 @@ class GoogleState:
                 merged[key] = value
             event.fields = _clean(merged)
             if times and times != (event.start, event.end):
+                if times[0] != event.start:  # a new start asks every guest again
+                    for attendee in event.fields.get("attendees", []):
+                        attendee["responseStatus"] = "needsAction"
                 event.start, event.end = times
                 event.sequence += 1
             self._touch(event)
