@@ -25,8 +25,8 @@ from scheduler.sync import sync_all
 from tests.conftest import build_runtime, make_settings
 from tests.contract.harness_google import running_emulator
 from tests.contract.harness_outlook import emulated_outlook
-from tests.emulators.google import endpoints
 from tests.services.helpers import PROSPECT, booking
+from web.sandbox.google import endpoints
 
 TUESDAY_3PM = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 REP = "rep@example.com"
