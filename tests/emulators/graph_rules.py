@@ -7,7 +7,8 @@ Names compare case-insensitively, as Graph's do (the event-delta page's own exam
 `startdatetime`). A parameter the page documents but the emulator does not implement (e.g.
 calendarView's `$filter`) is left out of its row: refusing it beats answering as if it applied.
 Generic HTTP headers (Accept, User-Agent, Content-Length...) are not Graph's and pass everywhere;
-the headers checked are those Graph gives a meaning to (`GRAPH_HEADERS`).
+the headers checked are those Graph gives a meaning to (`GRAPH_HEADERS`). The check runs before
+the bearer token is read, so a bad query without a token gets this 400, not Graph's 401.
 """
 
 from __future__ import annotations
