@@ -12,11 +12,16 @@ Choices worth knowing:
 - Writes and sync go to the signed-in user's default calendar, which `calendar_id` names.
 - Cancel: POST /events/{id}/cancel, so attendees get a cancellation with our comment (organizer
   only); when Graph refuses that, DELETE, which also tells attendees. 404 means already gone.
-- Sync: calendarView/delta needs startDateTime/endDateTime on a round's first call; the window
-  (SYNC_WINDOW around now) is then fixed inside Graph's tokens until the next full round. The
-  deltaLink is only taken from a round's last page, so a round that fails halfway keeps the old
-  cursor; items are keyed by id, so a replayed page changes nothing. A 410 or
-  syncStateNotFound starts one full round, reported with `full_resync=True`.
+- Sync: calendarView/delta takes only startDateTime/endDateTime on a round's first call and
+  the opaque next/delta links after (Graph refuses $expand, $filter, $orderby, $search, $select
+  and $top there; page size goes in Prefer). So a delta item never carries our extended
+  properties: changes come without `followup_id`, and sync recognises our events by the event
+  ids it stored when booking, with no extra call per event. The window (SYNC_WINDOW around
+  now) is fixed inside Graph's tokens until the next full round. The deltaLink is only taken
+  from a round's last page, so a round that fails halfway keeps the old cursor; items are keyed
+  by id, so a replayed page changes nothing. A 410 or syncStateNotFound starts one full round,
+  reported with `full_resync=True`.
+- Each call sends only the Prefer preferences its documentation page lists.
 - Tokens come from GraphTokens (outlook_oauth.py) before every call; once the grant is gone
   the instance raises NeedsReconnect for every call without touching the network.
 """
@@ -66,8 +71,6 @@ def property_id(name: str) -> str:
 
 FOLLOWUP_ID_PROPERTY_ID = property_id(FOLLOWUP_ID_PROPERTY)
 PLAN_PROPERTY_ID = property_id(PLAN_PROPERTY)
-EXPAND_PROPERTIES = (f"singleValueExtendedProperties($filter=id eq '{FOLLOWUP_ID_PROPERTY_ID}'"
-                     f" or id eq '{PLAN_PROPERTY_ID}')")
 
 
 class Outcome(Enum):
@@ -102,6 +105,8 @@ SYNC_WINDOW = (timedelta(days=-90), timedelta(days=730))
 PAGE_SIZE = 100
 CANCEL_COMMENT = "This follow-up was cancelled."
 NO_FREE_BUSY = "a personal Microsoft account can read only its own calendar"
+IN_UTC = 'outlook.timezone="UTC"'
+DELTA_PREFER = f"{IN_UTC}, odata.maxpagesize={PAGE_SIZE}"
 
 
 class OutlookCalendar:
@@ -136,6 +141,7 @@ class OutlookCalendar:
             for piece in pieces(window, SCHEDULE_SPAN):
                 response, outcome = self._send(
                     "POST", self._url("me/calendar/getSchedule"), allow={Outcome.DENIED},
+                    prefer=IN_UTC,
                     json={"schedules": chunk, "startTime": _wire_time(piece.start),
                           "endTime": _wire_time(piece.end), "availabilityViewInterval": 1440})
                 if outcome is Outcome.DENIED:  # no getSchedule here: remember, read our own
@@ -170,14 +176,14 @@ class OutlookCalendar:
     def changes(self, calendar_id: str, cursor: str | None) -> ChangeSet:
         start, end = (self._clock.now() + offset for offset in SYNC_WINDOW)
         first = (self._url("me/calendarView/delta"),
-                 {"startDateTime": _iso(start), "endDateTime": _iso(end),
-                  "$expand": EXPAND_PROPERTIES})
+                 {"startDateTime": _iso(start), "endDateTime": _iso(end)})
         resync = cursor is not None and not cursor.startswith(self._graph)
         url, params = first if cursor is None or resync else (cursor, None)
         items: dict[str, dict[str, Any]] = {}
         restarted = False
         while True:
-            response, outcome = self._send("GET", url, params=params, allow={Outcome.RESYNC})
+            response, outcome = self._send("GET", url, params=params, allow={Outcome.RESYNC},
+                                           prefer=DELTA_PREFER)
             if outcome is Outcome.RESYNC:
                 if restarted:
                     raise ProviderUnavailable("Outlook keeps losing the sync state")
@@ -228,7 +234,7 @@ class OutlookCalendar:
                 "startDateTime": _iso(window.start), "endDateTime": _iso(window.end),
                 "$select": "start,end,showAs,isCancelled", "$top": PAGE_SIZE}
             while url:
-                page = self._send("GET", url, params=params)[0].json()
+                page = self._send("GET", url, params=params, prefer=IN_UTC)[0].json()
                 spans.update(_busy_intervals(
                     [e for e in page.get("value", []) if not e.get("isCancelled")], window,
                     "showAs"))
@@ -245,18 +251,19 @@ class OutlookCalendar:
         return self._url(f"me/events/{quote(event_id, safe='')}")
 
     def _send(self, method: str, url: str, *, allow: Collection[Outcome] = (),
-              params: dict[str, Any] | None = None,
+              params: dict[str, Any] | None = None, prefer: str | None = None,
               **kwargs: Any) -> tuple[requests.Response, Outcome | None]:
         """The request, retried as Graph's answers say; answers whose outcome is in `allow`
-        come back to the caller with that outcome, other failures raise."""
+        come back to the caller with that outcome, other failures raise. `prefer` is the
+        Prefer header, for the calls whose page documents it."""
         if not url.startswith(self._graph):
             raise ProviderRejected(f"refusing to send the Outlook token to {url}")
-        if params:  # %20, not "+", for the spaces in $filter expressions
+        if params:
             url = f"{url}?{urlencode(params, quote_via=quote, safe='$,')}"
         wait, problem, refresh = 0.0, "no answer", False
         for attempt in range(1, self._max_attempts + 1):
             headers = {"Authorization": f"Bearer {self._tokens.access_token(refresh)}",
-                       "Prefer": f'outlook.timezone="UTC", odata.maxpagesize={PAGE_SIZE}'}
+                       **({"Prefer": prefer} if prefer else {})}
             try:
                 response = self._http.request(method, url, headers=headers,
                                               timeout=self._timeout, **kwargs)
@@ -294,12 +301,8 @@ class OutlookCalendar:
         ref = self._ref(calendar_id, item)
         if "@removed" in item or item.get("isCancelled"):
             return EventChange(ref=ref, status="cancelled")
-        properties = {p["id"].lower(): p.get("value")
-                      for p in item.get("singleValueExtendedProperties", [])}
         return EventChange(
-            ref=ref, status="confirmed",
-            followup_id=properties.get(FOLLOWUP_ID_PROPERTY_ID.lower()),
-            start=_instant(item["start"]), end=_instant(item["end"]),
+            ref=ref, status="confirmed", start=_instant(item["start"]), end=_instant(item["end"]),
             attendees=tuple(_attendee(a) for a in item.get("attendees", [])))
 
 

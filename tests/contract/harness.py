@@ -16,6 +16,9 @@ class ProviderHarness(Protocol):
     provider: CalendarProvider
     calendar_id: str          # the rep's calendar, which receives bookings
     other_calendar_ids: list[str]  # colleagues' calendars readable through the same account
+    # Whether a change names its follow-up. Graph's calendarView/delta cannot $expand our
+    # extended property, so Outlook's do not: sync finds those by the event id it stored.
+    changes_carry_followup_id: bool
 
     def add_busy(self, calendar_id: str, start: datetime, end: datetime) -> None:
         """Put an opaque busy event in a calendar, as its owner would."""

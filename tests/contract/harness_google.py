@@ -60,6 +60,7 @@ class GoogleHarness:
     state: GoogleState
     calendar_id: str = REP
     other_calendar_ids: list[str] = field(default_factory=lambda: list(HELPERS))
+    changes_carry_followup_id: bool = True
 
     def add_busy(self, calendar_id: str, start: datetime, end: datetime) -> None:
         self.state.add_busy(calendar_id, start, end)

@@ -54,6 +54,7 @@ class OutlookHarness:
     calendar_id: str = "rep@example.com"
     other_calendar_ids: list[str] = field(
         default_factory=lambda: ["helper1@example.com", "helper2@example.com"])
+    changes_carry_followup_id: bool = False
 
     def add_busy(self, calendar_id: str, start: datetime, end: datetime) -> None:
         self.state.add_event(calendar_id, start, end)

@@ -7,12 +7,15 @@ singleValueExtendedProperties returned only when `$expand`ed, attendee responses
 errors and its refusal for personal accounts, calendarView paging by `$skip`,
 calendarView/delta rounds (server-side state tokens, `@removed`, the deltaLink only on the last
 page, 410 `syncStateNotFound` once a token is gone), subscriptions with the validation
-handshake, and Graph's error JSON. What it leaves out: recurrence, invitations landing in
+handshake, and Graph's error JSON. Every Graph request is first checked against what
+Microsoft documents for its endpoint (graph_rules.py) and refused with Graph's 400 otherwise,
+e.g. `$expand` on calendarView/delta. What it leaves out: recurrence, invitations landing in
 attendees' mailboxes, calendars other than the default.
 
 The parts: this module (the app, fault and latency hooks, serving, reaching it),
-graph_calendar.py (the v1.0 routes), graph_wire.py (Graph's request and response format),
-graph_identity.py (the identity platform) and graph_state.py (the data and the knobs).
+graph_calendar.py (the v1.0 routes), graph_rules.py (what Microsoft documents for each route),
+graph_wire.py (Graph's request and response format), graph_identity.py (the identity platform)
+and graph_state.py (the data and the knobs).
 
 Tests reach it as `https://graph.emulator.test` and `https://login.emulator.test` (msal refuses
 plain-http authorities) through `emulator_session`, whose adapter forwards to the local port the
@@ -38,6 +41,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.emulators.graph_calendar import bp as calendar_bp
 from tests.emulators.graph_identity import bp as identity_bp
+from tests.emulators.graph_rules import RULES, check_request
 from tests.emulators.graph_state import Fault, GraphState
 from tests.emulators.graph_wire import GraphError, error_response, state
 
@@ -57,15 +61,22 @@ def create_app(state: GraphState) -> Flask:
     app.before_request(_before)
     app.after_request(_after)
     app.register_error_handler(GraphError, error_response)
+    unruled = {rule.endpoint for rule in app.url_map.iter_rules()
+               if rule.endpoint.startswith(f"{calendar_bp.name}.")} - {
+        f"{calendar_bp.name}.{view}" for view in RULES}
+    assert not unruled, f"Graph routes without a row in graph_rules.RULES: {sorted(unruled)}"
     return app
 
 
 def _before() -> Response | None:
-    """Count, wait, and fail as the knobs say; a fault after commit waits for `_after`."""
+    """Count, wait, refuse what Graph refuses, and fail as the knobs say; a fault after commit
+    waits for `_after`."""
     emulated = state()
     route = (request.endpoint or "unknown").rsplit(".", 1)[-1]
     emulated.count(route)
     time.sleep(emulated.latency)
+    if request.blueprint == calendar_bp.name:
+        check_request(route)
     fault = emulated.next_fault(route)
     if fault is None or fault.after_commit:
         g.fault = fault

@@ -18,6 +18,7 @@ from tests.emulators.graph_identity import Account
 from tests.emulators.graph_state import DeltaState, StoredEvent
 from tests.emulators.graph_wire import (
     GraphError,
+    arg,
     caller,
     dtz_in,
     dtz_out,
@@ -66,7 +67,7 @@ def _own_event(account: Account, event_id: str) -> StoredEvent:
 @bp.get("/me/events/<event_id>")
 def get_event(event_id: str) -> dict[str, Any]:
     event = _own_event(caller(write=False), event_id)
-    return select(render(event, expand_ids(request.args.get("$expand"))))
+    return select(render(event, expand_ids(arg("$expand"))))
 
 
 @bp.patch("/me/events/<event_id>")
@@ -171,7 +172,7 @@ def calendar_view() -> dict[str, Any]:
     account = caller(write=False)
     events = state().live_events(account.email, instant_arg("startDateTime"),
                                   instant_arg("endDateTime"))
-    size, skip = page_size(), int(request.args.get("$skip", "0"))
+    size, skip = page_size(), int(arg("$skip") or "0")
     data: dict[str, Any] = {"value": [select(render(e)) for e in events[skip:skip + size]]}
     if skip + size < len(events):
         data["@odata.nextLink"] = link("me/calendarView", {**request.args, "$skip": skip + size})
@@ -181,7 +182,7 @@ def calendar_view() -> dict[str, Any]:
 @bp.get("/me/calendarView/delta")
 def calendar_view_delta() -> dict[str, Any]:
     account = caller(write=False)
-    token = request.args.get("$skiptoken") or request.args.get("$deltatoken")
+    token = arg("$skiptoken") or arg("$deltatoken")
     if token:
         delta = state().delta_state(token)
         if delta is None or delta.mailbox != account.email:
@@ -189,12 +190,11 @@ def calendar_view_delta() -> dict[str, Any]:
                              "found. Start a new full synchronization.")
     else:
         delta = DeltaState(account.email, instant_arg("startDateTime"),
-                           instant_arg("endDateTime"), request.args.get("$expand"), since=0)
+                           instant_arg("endDateTime"), since=0)
     page, next_token, last = state().delta_page(delta, page_size())
-    expand = expand_ids(delta.expand)
     value = [{"@odata.type": "#microsoft.graph.event", "id": item,
               "@removed": {"reason": "deleted"}} if isinstance(item, str)
-             else render(item, expand) for item in page]
+             else render(item) for item in page]
     key, param = ("@odata.deltaLink", "$deltatoken") if last else ("@odata.nextLink",
                                                                    "$skiptoken")
     return {"value": value, key: link("me/calendarView/delta", {param: next_token})}

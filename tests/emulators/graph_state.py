@@ -85,7 +85,6 @@ class DeltaState:
     mailbox: str
     start: datetime
     end: datetime
-    expand: str | None
     since: int
     ids: list[str] | None = None  # the round's snapshot; None for a deltatoken
     upto: int = 0
@@ -244,8 +243,8 @@ class GraphState:
         with self.lock:
             events = {eid: e for eid, e in self.mailboxes[state.mailbox].items()}
             if state.ids is None:
-                state = DeltaState(state.mailbox, state.start, state.end, state.expand,
-                                   state.since, upto=self._seq, ids=[
+                state = DeltaState(state.mailbox, state.start, state.end, state.since,
+                                   upto=self._seq, ids=[
                                        e.id for e in sorted(events.values(), key=_by_seq)
                                        if e.seq > state.since and (
                                            self._in_view(e, state)
@@ -258,9 +257,9 @@ class GraphState:
             if state.next_token is None:
                 state.next_token = secrets.token_urlsafe(24)
                 self._delta[state.next_token] = (
-                    DeltaState(state.mailbox, state.start, state.end, state.expand,
-                               since=state.upto) if last else
-                    DeltaState(state.mailbox, state.start, state.end, state.expand, state.since,
+                    DeltaState(state.mailbox, state.start, state.end, since=state.upto)
+                    if last else
+                    DeltaState(state.mailbox, state.start, state.end, state.since,
                                ids=state.ids, upto=state.upto, offset=state.offset + size))
             return page, state.next_token, last
 

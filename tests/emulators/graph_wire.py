@@ -97,8 +97,14 @@ def dtz_in(value: object, field: str) -> datetime:
     return local.astimezone(UTC)
 
 
+def arg(name: str) -> str | None:
+    """A query parameter by name, in any case: Graph reads `startdatetime` as startDateTime."""
+    return next((value for key, value in request.args.items()
+                 if key.lower() == name.lower()), None)
+
+
 def instant_arg(name: str) -> datetime:
-    raw = request.args.get(name)
+    raw = arg(name)
     if not raw:
         raise GraphError(400, "ErrorInvalidParameter", "This request requires a time window "
                          "specified by the query string parameters StartDateTime and "
@@ -111,7 +117,7 @@ def instant_arg(name: str) -> datetime:
 
 
 def page_size() -> int:
-    asked = request.args.get("$top") or preferences().get("odata.maxpagesize")
+    asked = arg("$top") or preferences().get("odata.maxpagesize")
     size = int(asked) if asked and asked.isdigit() else state().default_page_size
     return max(1, min(size, state().max_page_size))
 
@@ -206,7 +212,7 @@ def link(path: str, params: dict[str, Any]) -> str:
 
 
 def select(data: dict[str, Any]) -> dict[str, Any]:
-    fields = request.args.get("$select")
+    fields = arg("$select")
     if not fields:
         return data
     keep = {"id", "@odata.etag", *fields.split(",")}
