@@ -27,6 +27,7 @@ class MemoryHarness:
     calendar_id: str = REP
     other_calendar_ids: list[str] = field(
         default_factory=lambda: ["helper1@example.com", "helper2@example.com"])
+    changes_carry_followup_id: bool = True
 
     def add_busy(self, calendar_id: str, start: datetime, end: datetime) -> None:
         self.provider.add_busy(calendar_id, start, end)
