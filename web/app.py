@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None, *, runtime: Nextstep | None = N
     app = Flask(__name__)
     secure = settings.base_url.startswith("https://")
     app.config.update(
-        SECRET_KEY=settings.secret_key or "demo-only-secret",
+        SECRET_KEY=settings.signing_key,
         MAX_CONTENT_LENGTH=256 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
