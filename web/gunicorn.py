@@ -29,13 +29,9 @@ class NextstepApplication(Application):
 
     def load(self):
         """Runs in each worker after the fork: its own store, background jobs and app."""
-        from scheduler.jobs import background_jobs
-        from scheduler.runtime import Nextstep
         from web.app import create_app
 
-        runtime = Nextstep.build(self.settings)
-        runtime.use_jobs(background_jobs(self.settings, runtime.tick))
-        return create_app(self.settings, runtime=runtime)
+        return create_app(self.settings)
 
 
 def serve_with_gunicorn(settings: Settings, host: str, port: int) -> None:
