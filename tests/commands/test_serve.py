@@ -10,6 +10,9 @@ import io
 import json
 import os
 import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +24,8 @@ from scheduler.store import Store
 from tests.commands.conftest import (
     PROSPECT,
     REP,
+    Process,
+    Site,
     api,
     book_first_proposal,
     make_site,
@@ -30,18 +35,30 @@ from tests.commands.conftest import (
 )
 from tests.ports import free_port
 
-GOOGLE_ON = {"NEXTSTEP_GOOGLE_CLIENT_ID": "nextstep-test.apps.googleusercontent.com",
-             "NEXTSTEP_GOOGLE_CLIENT_SECRET": "not-used-here"}
+# Read from the TOML file NEXTSTEP_CONFIG names, as config/nextstep.example.toml documents.
+SETTINGS_FILE = """
+google_client_id = "nextstep-test.apps.googleusercontent.com"
+google_client_secret = "not-used-here"
+"""
+
+
+@dataclass
+class Deployment:
+    site: Site
+    setup: dict[str, subprocess.CompletedProcess]  # what the set-up commands printed
+    server: Process
+    token: str
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory):
-    """One folder set up by the commands, with `nextstep serve` running and Google
-    offered: (site, server, token); what the set-up commands printed is `site.setup`."""
-    site = make_site(tmp_path_factory.mktemp("serve"), **GOOGLE_ON)
-    site.setup = set_up(site)
-    server = site.serve()
-    yield site, server, token_of(site.setup)
+def deployed(tmp_path_factory) -> Iterator[Deployment]:
+    """One folder set up by the commands, with `nextstep serve` running and Google offered
+    by the settings file."""
+    folder = tmp_path_factory.mktemp("serve")
+    (folder / "nextstep.toml").write_text(SETTINGS_FILE)
+    site = make_site(folder, NEXTSTEP_CONFIG="nextstep.toml")
+    setup = set_up(site)
+    yield Deployment(site, setup, site.serve(), token_of(setup))
     site.stop_all()
 
 
@@ -49,7 +66,9 @@ def deployed(tmp_path_factory):
 def booked(deployed):
     """A proposal asked for and its first slot booked over HTTP, and the invite written by
     serve's own background thread: (proposals, follow-up)."""
-    site, server, token = deployed
+    site = deployed.site
+    server = deployed.server
+    token = deployed.token
     with api(server.url, token) as http:
         answers = book_first_proposal(http, server.url)
     wait_for(lambda: list(site.outbox.glob("*.eml")), "the invite in the outbox", server)
@@ -57,15 +76,16 @@ def booked(deployed):
 
 
 def test_a_fresh_folder_gets_a_database_a_rep_and_a_token(deployed):
-    site, _server, token = deployed
+    site = deployed.site
+    token = deployed.token
     email, name, zone = REP
-    printed = {command: result.stdout for command, result in site.setup.items()}
+    printed = {command: result.stdout for command, result in deployed.setup.items()}
 
     assert printed["db upgrade"] == "database is up to date\n"
     assert (site.folder / "instance" / "nextstep.sqlite3").is_file()
     assert printed["user add"] == f"created {email} ({name}, {zone})\n"
     assert printed["token create"] == token + "\n" and token.startswith("ns_")
-    assert site.setup["token create"].stderr == ""
+    assert deployed.setup["token create"].stderr == ""
     store = Store(site.database_url)
     try:
         assert authenticate_token(store, token).email == email
@@ -74,7 +94,7 @@ def test_a_fresh_folder_gets_a_database_a_rep_and_a_token(deployed):
 
 
 def test_serve_answers_health_over_http(deployed):
-    _site, server, _token = deployed
+    server = deployed.server
     answer = requests.get(server.url + "/api/v1/health", timeout=5)
 
     assert answer.status_code == 200
@@ -83,7 +103,8 @@ def test_serve_answers_health_over_http(deployed):
 
 
 def test_a_proposed_slot_books_and_the_log_says_so(deployed, booked):
-    _site, server, token = deployed
+    server = deployed.server
+    token = deployed.token
     proposals, followup = booked
 
     assert len(proposals["proposals"]) == 3
@@ -101,7 +122,8 @@ def test_a_proposed_slot_books_and_the_log_says_so(deployed, booked):
 
 
 def test_serve_prints_where_it_is_where_mail_goes_and_which_calendars(deployed):
-    site, server, _token = deployed
+    site = deployed.site
+    server = deployed.server
     printed = server.output
 
     assert f"Nextstep at {server.url}/" in printed
@@ -112,7 +134,7 @@ def test_serve_prints_where_it_is_where_mail_goes_and_which_calendars(deployed):
 
 
 def test_demo_prints_the_same_start_up_lines_as_serve(deployed, tmp_path):
-    _site, server, _token = deployed
+    server = deployed.server
     demo_site = make_site(tmp_path)
     demo = demo_site.start("demo", "--port", str(free_port()))
     try:
@@ -129,8 +151,9 @@ def test_demo_prints_the_same_start_up_lines_as_serve(deployed, tmp_path):
     assert labels(server.output) == ["Nextstep at", *labels(demo.output)[1:]]
 
 
-def test_gunicorn_runs_one_worker_per_core_from_the_config_file(deployed):
-    _site, server, _token = deployed
+def test_gunicorn_runs_one_threaded_worker_per_core_from_the_config_file(deployed):
+    server = deployed.server
+    assert "Using worker: gthread" in server.output  # gunicorn's own default is sync
     children = Path(f"/proc/{server.popen.pid}/task/{server.popen.pid}/children")
 
     wait_for(lambda: len(children.read_text().split()) == os.cpu_count(),
@@ -138,7 +161,7 @@ def test_gunicorn_runs_one_worker_per_core_from_the_config_file(deployed):
 
 
 def test_the_access_log_is_off_by_default(deployed):
-    _site, server, _token = deployed
+    server = deployed.server
     requests.get(server.url + "/api/v1/health", timeout=5)
 
     assert "GET /api/v1/health" not in server.output
@@ -160,7 +183,7 @@ def test_serve_refuses_production_without_a_secret_of_its_own(site, secret):
 
 
 def test_sync_once_reads_the_built_in_calendar_and_exits(deployed, booked):
-    site, _server, _token = deployed
+    site = deployed.site
     result = site.run("sync", "--once")
 
     # The booked event is the one change; it is ours as booked, so nothing to apply.
@@ -168,7 +191,7 @@ def test_sync_once_reads_the_built_in_calendar_and_exits(deployed, booked):
 
 
 def test_log_export_writes_the_booking_as_csv_and_jsonl(deployed, booked):
-    site, _server, _token = deployed
+    site = deployed.site
     _proposals, followup = booked
 
     rows = list(csv.DictReader(io.StringIO(site.run("log", "export").stdout)))
