@@ -16,14 +16,13 @@ CONFIG = Path(__file__).resolve().parent.parent / "config" / "gunicorn.conf.py"
 
 
 class NextstepApplication(Application):
-    def __init__(self, settings: Settings, host: str, port: int, *,
-                 config: Path = CONFIG) -> None:
-        self.settings, self.bind, self.config = settings, f"{host}:{port}", config
+    def __init__(self, settings: Settings, host: str, port: int) -> None:
+        self.settings, self.bind = settings, f"{host}:{port}"
         super().__init__(usage="nextstep serve", prog="nextstep")
 
     def load_config(self) -> None:
-        if self.config.exists():
-            self.load_config_from_file(str(self.config))
+        if CONFIG.exists():
+            self.load_config_from_file(str(CONFIG))
         self.cfg.set("bind", [self.bind])
         self.cfg.set("accesslog", "-" if self.settings.access_log else None)
 
