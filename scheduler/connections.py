@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from scheduler.accounts import get_user_by_email
 from scheduler.calendars import Calendars
@@ -304,3 +304,11 @@ def run_requested_syncs(*, store: Store, calendars: Calendars, clock: Clock) -> 
 
 def _expiry(channel: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(str(channel["expires_at"]))  # 3.11 reads the Z itself
+
+
+def connected_counts(store: Store) -> dict[str, int]:
+    """How many accounts are connected per provider (what `nextstep serve` reports)."""
+    with store.reading() as session:
+        rows = session.execute(select(Connection.provider, func.count())
+                               .group_by(Connection.provider))
+        return {provider: count for provider, count in rows}

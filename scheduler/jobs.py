@@ -7,6 +7,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from scheduler.settings import Settings
+
 logger = logging.getLogger(__name__)
 
 
@@ -87,3 +89,11 @@ class CeleryJobs:
         @self.app.task(name="nextstep.tick")
         def tick() -> None:
             work()
+
+
+def background_jobs(settings: Settings, work: Callable[[], object]) -> ThreadJobs | CeleryJobs:
+    """What a serving process kicks: Celery workers when REDIS_URL is set (`nextstep
+    worker` does the work), else its own thread."""
+    if settings.redis_url:
+        return CeleryJobs(settings.redis_url)
+    return ThreadJobs(work).start()

@@ -66,7 +66,7 @@ class _ClockSigner(TimestampSigner):
 
 
 def _serializer(settings: Settings, clock: Clock, salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key or "demo-only-secret", salt=salt,
+    return URLSafeTimedSerializer(settings.signing_key, salt=salt,
                                   signer=_ClockSigner, signer_kwargs={"clock": clock})
 
 

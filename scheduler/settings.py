@@ -20,6 +20,8 @@ from scheduler.errors import ConfigError
 
 ENV_PREFIX = "NEXTSTEP_"
 UNPREFIXED_ENV = ("DATABASE_URL", "REDIS_URL")
+# Signs sessions and links in demo mode when no secret is set; `nextstep serve` refuses it.
+DEMO_SECRET = "demo-only-secret"  # noqa: S105 - public by design, refused outside demo
 
 
 class Settings(BaseModel):
@@ -63,6 +65,9 @@ class Settings(BaseModel):
     crm_webhook_secret: str | None = None
     public_rate_limit: str = "30 per minute"
 
+    # Serving (`nextstep serve`; workers and threads are in config/gunicorn.conf.py)
+    access_log: bool = False
+
     # Providers: a provider whose client id is unset is not offered.
     google_client_id: str | None = None
     google_client_secret: str | None = None
@@ -103,10 +108,21 @@ class Settings(BaseModel):
         return value
 
     def require_secrets(self) -> None:
-        """Outside demo mode a missing secret is a start-up error, not a silent default."""
-        if not self.demo and not self.secret_key:
+        """Outside demo mode a missing or public secret is a start-up error, not a silent
+        default."""
+        if self.demo:
+            return
+        if not self.secret_key:
             raise ConfigError("NEXTSTEP_SECRET_KEY must be set (it signs sessions and links)",
                               field="secret_key")
+        if self.secret_key == DEMO_SECRET:
+            raise ConfigError("NEXTSTEP_SECRET_KEY is the public demo secret; set one of your "
+                              "own (it signs sessions and links)", field="secret_key")
+
+    @property
+    def signing_key(self) -> str:
+        """The key for sessions and links: the secret, or the demo's public one."""
+        return self.secret_key or DEMO_SECRET
 
     @property
     def is_sqlite(self) -> bool:

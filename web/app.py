@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask import Flask, redirect, url_for
 
-from scheduler.jobs import InlineJobs, ThreadJobs
+from scheduler.jobs import InlineJobs, background_jobs
 from scheduler.runtime import Nextstep
 from scheduler.settings import Settings, load_settings
 from web import errors, security
@@ -21,14 +21,14 @@ def create_app(settings: Settings | None = None, *, runtime: Nextstep | None = N
     if runtime is None:
         runtime = Nextstep.build(settings)
         if start_jobs:
-            runtime.use_jobs(ThreadJobs(runtime.tick).start())
+            runtime.use_jobs(background_jobs(settings, runtime.tick))
         else:
             runtime.use_jobs(InlineJobs(runtime.tick))
 
     app = Flask(__name__)
     secure = settings.base_url.startswith("https://")
     app.config.update(
-        SECRET_KEY=settings.secret_key or "demo-only-secret",
+        SECRET_KEY=settings.signing_key,
         MAX_CONTENT_LENGTH=256 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -68,14 +68,11 @@ def demo(host: str, port: int, google_sandbox: bool) -> None:
                          base_url=base_url, **sandbox)
     runtime = _runtime(settings)
     info = _guard(lambda: seed_demo(runtime))
-    click.echo(f"Nextstep demo at {base_url}/")
+    sandbox_note = (f"sandbox at {sandbox['google_auth_uri'].split('/o/')[0]}; Connections > "
+                    f"Connect Google Calendar signs in {info.email}") if sandbox else None
+    _announce("Nextstep demo", settings, base_url, runtime=runtime, google_note=sandbox_note)
     click.echo(f"  sign in:   {info.email} / {info.password}")
     click.echo(f"  API token: {info.token}")
-    click.echo(f"  database:  {settings.database_url}")
-    click.echo(f"  invites:   written as .eml files to {settings.outbox_dir.resolve()}/")
-    if sandbox:
-        click.echo(f"  Google:    sandbox at {sandbox['google_auth_uri'].split('/o/')[0]}; "
-                   f"Connections > Connect Google Calendar signs in {info.email}")
     click.echo(f"  try:       curl {base_url}/api/v1/health")
     _serve(settings, host, port, runtime=runtime, gunicorn=False)
 
@@ -83,11 +80,45 @@ def demo(host: str, port: int, google_sandbox: bool) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-def serve(host: str, port: int) -> None:
+@click.option("--access-log", is_flag=True,
+              help="Log every request to stderr (also NEXTSTEP_ACCESS_LOG=true).")
+def serve(host: str, port: int, access_log: bool) -> None:
     """Serve the app with the configured settings (gunicorn where available)."""
-    settings = _settings()
+    settings = _settings(**({"access_log": True} if access_log else {}))
     _guard(settings.require_secrets)
-    _serve(settings, host, port, runtime=_runtime(settings), gunicorn=True)
+    runtime = _runtime(settings)
+    _announce("Nextstep", settings, f"http://{host}:{port}", runtime=runtime)
+    _serve(settings, host, port, runtime=runtime, gunicorn=True)
+
+
+def _announce(title: str, settings: Settings, url: str, *, runtime,
+              google_note: str | None = None) -> None:
+    """What `nextstep demo` and `nextstep serve` both print at start: where the app is,
+    where mail goes and which calendars reps can connect."""
+    from sqlalchemy.engine import make_url
+
+    from scheduler.connections import connected_counts, offered_providers
+
+    click.echo(f"{title} at {url}/")
+    if settings.base_url.rstrip("/") != url:
+        click.echo(f"  links:     {settings.base_url} (in mail to prospects)")
+    click.echo(f"  database:  {make_url(settings.database_url).render_as_string()}")
+    if settings.smtp_host:
+        click.echo(f"  mail:      SMTP {settings.smtp_host}:{settings.smtp_port} "
+                   f"(tls: {settings.smtp_tls})")
+    else:
+        click.echo(f"  mail:      written as .eml files to {settings.outbox_dir.resolve()}/")
+    offered, counts = offered_providers(settings), connected_counts(runtime.store)
+    caldav = f"; CalDAV, {counts['caldav']} connected" if counts.get("caldav") else ""
+    click.echo(f"  calendars: built-in for every rep{caldav}")
+    for provider, label, prefix in (("google", "Google:   ", "GOOGLE"),
+                                    ("outlook", "Outlook:  ", "MS")):
+        if provider not in offered:
+            click.echo(f"  {label} not offered (set NEXTSTEP_{prefix}_CLIENT_ID and "
+                       f"NEXTSTEP_{prefix}_CLIENT_SECRET)")
+            continue
+        note = google_note if provider == "google" and google_note else "offered"
+        click.echo(f"  {label} {note}; {counts.get(provider, 0)} connected")
 
 
 def _google_sandbox() -> dict[str, str]:
@@ -104,15 +135,19 @@ def _google_sandbox() -> dict[str, str]:
 
 
 def _serve(settings: Settings, host: str, port: int, *, runtime, gunicorn: bool) -> None:
-    from scheduler.jobs import ThreadJobs
+    """Serve: under gunicorn (its workers build their own runtime), else werkzeug's server
+    with background work in a thread (the demo) or wherever background_jobs says."""
+    from scheduler.jobs import ThreadJobs, background_jobs
     from web.app import create_app
 
     if gunicorn and sys.platform != "win32":
         from web.gunicorn import serve_with_gunicorn
 
+        runtime.store.dispose()  # no connection crosses the workers' fork
         serve_with_gunicorn(settings, host, port)
         return
-    runtime.use_jobs(ThreadJobs(runtime.tick).start())
+    runtime.use_jobs(background_jobs(settings, runtime.tick) if gunicorn
+                     else ThreadJobs(runtime.tick).start())
     app = create_app(settings, runtime=runtime)
     from werkzeug.serving import run_simple
 

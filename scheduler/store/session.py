@@ -67,14 +67,20 @@ def _is_retryable(exc: DBAPIError) -> bool:
     return "database is locked" in str(exc.orig)
 
 
+def ensure_sqlite_folder(url: str) -> None:
+    """A SQLite file's folder is made on first use (a fresh install has no instance/)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def _make_engine(url: str, *, pool_size: int) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # Sessions in UTC: timestamps arrive already in the zone every column is read in.
         return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2,
                              pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    ensure_sqlite_folder(url)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")

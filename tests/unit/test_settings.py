@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scheduler.errors import ConfigError
-from scheduler.settings import Settings, load_settings
+from scheduler.settings import DEMO_SECRET, Settings, load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "nextstep.example.toml"
 
@@ -59,3 +59,13 @@ def test_outside_demo_mode_the_secret_key_is_required():
         load_settings({}).require_secrets()
     assert raised.value.field == "secret_key"
     load_settings({"NEXTSTEP_DEMO": "true"}).require_secrets()
+
+
+def test_outside_demo_mode_the_public_demo_secret_is_refused():
+    with pytest.raises(ConfigError, match="demo secret") as raised:
+        load_settings({"NEXTSTEP_SECRET_KEY": DEMO_SECRET}).require_secrets()
+    assert raised.value.field == "secret_key"
+    demo = load_settings({"NEXTSTEP_DEMO": "true"})
+    demo.require_secrets()
+    assert demo.signing_key == DEMO_SECRET
+    assert load_settings({"NEXTSTEP_SECRET_KEY": "own"}).signing_key == "own"
