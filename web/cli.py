@@ -56,6 +56,7 @@ def main() -> None:
 def demo(host: str, port: int, google_sandbox: bool) -> None:
     """Set up a local SQLite database with demo data and serve the app."""
     from scheduler.demo import seed_demo
+    from scheduler.providers.google import GoogleCalendar
 
     instance = Path("instance")
     secret_file = instance / "secret_key"
@@ -70,7 +71,8 @@ def demo(host: str, port: int, google_sandbox: bool) -> None:
     info = _guard(lambda: seed_demo(runtime))
     sandbox_note = (f"sandbox at {sandbox['google_auth_uri'].split('/o/')[0]}; Connections > "
                     f"Connect Google Calendar signs in {info.email}") if sandbox else None
-    _announce("Nextstep demo", settings, base_url, runtime=runtime, google_note=sandbox_note)
+    notes = {GoogleCalendar.name: sandbox_note} if sandbox_note else {}
+    _announce("Nextstep demo", settings, base_url, runtime=runtime, notes=notes)
     click.echo(f"  sign in:   {info.email} / {info.password}")
     click.echo(f"  API token: {info.token}")
     click.echo(f"  try:       curl {base_url}/api/v1/health")
@@ -92,7 +94,7 @@ def serve(host: str, port: int, access_log: bool) -> None:
 
 
 def _announce(title: str, settings: Settings, url: str, *, runtime,
-              google_note: str | None = None) -> None:
+              notes: dict[str, str] | None = None) -> None:
     """What `nextstep demo` and `nextstep serve` both print at start: where the app is,
     where mail goes and which calendars reps can connect."""
     from sqlalchemy.engine import make_url
@@ -108,17 +110,18 @@ def _announce(title: str, settings: Settings, url: str, *, runtime,
                    f"(tls: {settings.smtp_tls})")
     else:
         click.echo(f"  mail:      written as .eml files to {settings.outbox_dir.resolve()}/")
-    offered, counts = offered_providers(settings), connected_counts(runtime.store)
-    caldav = f"; CalDAV, {counts['caldav']} connected" if counts.get("caldav") else ""
-    click.echo(f"  calendars: built-in for every rep{caldav}")
-    for provider, label, prefix in (("google", "Google:   ", "GOOGLE"),
-                                    ("outlook", "Outlook:  ", "MS")):
-        if provider not in offered:
-            click.echo(f"  {label} not offered (set NEXTSTEP_{prefix}_CLIENT_ID and "
-                       f"NEXTSTEP_{prefix}_CLIENT_SECRET)")
+    calendars = runtime.calendars
+    offered = offered_providers(calendars=calendars)
+    counts = connected_counts(runtime.store)
+    click.echo("  calendars: built-in for every rep")
+    for provider in calendars.providers.with_accounts():
+        label = f"{provider.label}:"
+        if provider.name not in offered:
+            hint = f" (set {provider.oauth.client_settings})" if provider.oauth else ""
+            click.echo(f"  {label} not offered{hint}")
             continue
-        note = google_note if provider == "google" and google_note else "offered"
-        click.echo(f"  {label} {note}; {counts.get(provider, 0)} connected")
+        note = (notes or {}).get(provider.name, "offered")
+        click.echo(f"  {label} {note}; {counts.get(provider.name, 0)} connected")
 
 
 def _google_sandbox() -> dict[str, str]:

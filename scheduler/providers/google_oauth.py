@@ -143,6 +143,7 @@ class GoogleOAuth:
     """The flow above as the OAuthFlow Google's description carries."""
 
     sign_in_label = "Google"
+    client_settings = "NEXTSTEP_GOOGLE_CLIENT_ID and NEXTSTEP_GOOGLE_CLIENT_SECRET"
     sign_in_refused = ("No Nextstep account uses {email} (an address Google has verified). "
                        "Ask whoever runs Nextstep for your team to add you, then sign in again.")
     unrevoked = ("Google could not be reached to revoke access; remove Nextstep at "

@@ -234,6 +234,7 @@ class MicrosoftOAuth:
     """The flow above as the OAuthFlow Outlook's description carries."""
 
     sign_in_label = "Microsoft"
+    client_settings = "NEXTSTEP_MS_CLIENT_ID and NEXTSTEP_MS_CLIENT_SECRET"
     sign_in_refused = ("Signing in with Microsoft works once you have connected {email} on "
                        "the Connections page while signed in with your password.")
     unrevoked = "Microsoft lists the app at myapps.microsoft.com until you remove it there."

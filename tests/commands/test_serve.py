@@ -129,8 +129,8 @@ def test_serve_prints_where_it_is_where_mail_goes_and_which_calendars(deployed):
     assert f"Nextstep at {server.url}/" in printed
     assert f"mail:      written as .eml files to {site.outbox}/" in printed
     assert "calendars: built-in for every rep" in printed
-    assert "Google:    offered; 0 connected" in printed
-    assert "Outlook:   not offered (set NEXTSTEP_MS_CLIENT_ID" in printed
+    assert "Google Calendar: offered; 0 connected" in printed
+    assert "Outlook / Microsoft 365: not offered (set NEXTSTEP_MS_CLIENT_ID" in printed
 
 
 def test_demo_prints_the_same_start_up_lines_as_serve(deployed, tmp_path):
@@ -144,10 +144,11 @@ def test_demo_prints_the_same_start_up_lines_as_serve(deployed, tmp_path):
         demo_site.stop_all()
 
     def labels(printed: str) -> list[str]:
-        return re.findall(r"^(Nextstep(?: demo)? at|  (?:database|mail|calendars|Google|"
-                          r"Outlook):)", printed, flags=re.MULTILINE)
+        return re.findall(r"^(Nextstep(?: demo)? at|  (?:database|mail|calendars|Google Calendar|"
+                          r"Outlook / Microsoft 365):)", printed, flags=re.MULTILINE)
     assert labels(demo.output) == ["Nextstep demo at", "  database:", "  mail:",
-                                   "  calendars:", "  Google:", "  Outlook:"]
+                                   "  calendars:", "  Google Calendar:",
+                                   "  Outlook / Microsoft 365:"]
     assert labels(server.output) == ["Nextstep at", *labels(demo.output)[1:]]
 
 

@@ -101,7 +101,7 @@ def test_the_demo_offers_a_google_sandbox_to_connect(tmp_path):
         assert "is connected" in page.text
         slots = browser.get(base + "/live", timeout=5)
         assert 'data-problem="connection"' not in slots.text
-    assert "Google:    sandbox at http://127.0.0.1:" in process.output
+    assert "Google Calendar: sandbox at http://127.0.0.1:" in process.output
 
 
 def test_demo_serves_health_prints_the_sign_in_and_runs_again(tmp_path):
