@@ -12,11 +12,11 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from scheduler.errors import ConfigError
+from scheduler.availability import canonical_zone
+from scheduler.errors import ConfigError, InvalidInput
 
 ENV_PREFIX = "NEXTSTEP_"
 UNPREFIXED_ENV = ("DATABASE_URL", "REDIS_URL")
@@ -78,9 +78,9 @@ class Settings(BaseModel):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+            canonical_zone(value, "default_timezone")
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
         return value
 
     @field_validator("prospect_day_start", "prospect_day_end")

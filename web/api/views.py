@@ -56,6 +56,8 @@ M = TypeVar("M", bound=BaseModel)
 def json_body(model: type[M]) -> M:
     """The body as `model`: 400 when it is not a JSON object, 422 naming the bad field."""
     data = request.get_json(silent=True)
+    if data is None and request.get_data():
+        raise NotJSON("malformed body: not JSON, or nested too deeply", field="body")
     if not isinstance(data, dict):
         raise NotJSON("the body must be a JSON object (Content-Type: application/json)",
                       field="body")
@@ -142,7 +144,7 @@ def no_next_step():
 @token_required
 def prospect_timezone():
     query = query_args(TimezoneQuery)
-    guess = guess_prospect_timezone(runtime().store, query.email)
+    guess = guess_prospect_timezone(runtime().store, query.email, rep_id=g.rep.id)
     return TimezoneGuessOut(email=query.email, timezone=guess).model_dump(mode="json")
 
 

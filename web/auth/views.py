@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import redirect, render_template, request, url_for
 from flask_login import login_required, login_user, logout_user
 
@@ -13,10 +15,18 @@ from web.runtime import runtime
 
 
 def safe_next(target: str | None) -> str:
-    """Only relative paths on this site: never an open redirect."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
+    """Only relative paths on this site: never an open redirect. Checked as the browser will
+    read it: browsers drop tab, CR and LF anywhere in a URL and treat a backslash as a slash,
+    so `/\t/evil.example` and `/\\evil.example` both mean another site."""
+    cleaned = (target or "").translate(_DROPPED_BY_BROWSERS)
+    parts = urlsplit(cleaned.replace("\\", "/"))
+    if (cleaned.startswith("/") and not parts.scheme and not parts.netloc
+            and not cleaned.replace("\\", "/").startswith("//")):
+        return cleaned
     return url_for("live.screen")
+
+
+_DROPPED_BY_BROWSERS = dict.fromkeys(map(ord, "\t\r\n"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

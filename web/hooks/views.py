@@ -43,7 +43,8 @@ def outlook():
     body = request.get_json(silent=True)
     notes = body.get("value") if isinstance(body, dict) else None
     if not isinstance(notes, list):
-        return Response("expected Graph change notifications: {\"value\": [...]}",
+        return Response("malformed body: expected Graph change notifications "
+                        "{\"value\": [...]}",
                         status=400, mimetype="text/plain")
     for note in notes:
         note = note if isinstance(note, dict) else {}

@@ -78,7 +78,8 @@ def slots():
 @login_required
 def prospect_zone():
     email = request.args.get("email", "").strip()
-    return {"timezone": guess_prospect_timezone(runtime().store, email) if email else None}
+    return {"timezone": guess_prospect_timezone(runtime().store, email,
+                                                rep_id=current_user.user.id) if email else None}
 
 
 @bp.post("/live/book")
