@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from scheduler.availability import canonical_zone
 from scheduler.errors import ConfigError, InvalidInput
 
+API_TOKEN_DAYS = 90
 ENV_PREFIX = "NEXTSTEP_"
 UNPREFIXED_ENV = ("DATABASE_URL", "REDIS_URL")
 
@@ -62,6 +63,10 @@ class Settings(BaseModel):
     crm_webhook_url: str | None = None
     crm_webhook_secret: str | None = None
     public_rate_limit: str = "30 per minute"
+
+    # Access
+    api_token_days: int = Field(default=API_TOKEN_DAYS, ge=1, le=3650,
+                                description="Lifetime of a new API token, in days.")
 
     # Providers: a provider whose client id is unset is not offered.
     google_client_id: str | None = None

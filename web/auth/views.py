@@ -3,9 +3,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import redirect, render_template, request, url_for
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
-from scheduler.accounts import check_password
+from scheduler.accounts import check_password, end_sessions
 from scheduler.connections import offered_providers
 from web.auth import bp
 from web.auth.forms import LoginForm
@@ -49,5 +49,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    """Ends the session everywhere: a copy of the cookie taken earlier stops working too."""
+    end_sessions(runtime().store, current_user.user.id)
     logout_user()
     return redirect(url_for("auth.login"))
