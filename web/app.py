@@ -10,7 +10,7 @@ from flask import Flask, redirect, url_for
 from scheduler.jobs import InlineJobs, ThreadJobs
 from scheduler.runtime import Nextstep
 from scheduler.settings import Settings, load_settings
-from web import errors, security
+from web import errors, outage, security
 from web.extensions import csrf, limiter, login_manager
 
 
@@ -66,5 +66,7 @@ def create_app(settings: Settings | None = None, *, runtime: Nextstep | None = N
     @app.get("/")
     def index():
         return redirect(url_for("live.screen"))
+
+    outage.register(app)
 
     return app

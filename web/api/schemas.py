@@ -61,8 +61,8 @@ class ErrorOut(_Out):
 # Health
 
 class HealthOut(_Out):
-    status: Literal["ok"]
-    database: Literal["ok"]
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unreachable"]
 
 
 # Proposals

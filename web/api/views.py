@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from flask import Response, g, request, stream_with_context
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from scheduler.booking import (
     book_followup,
@@ -45,6 +46,7 @@ from web.api.schemas import (
 )
 from web.auth.session import token_required
 from web.errors import NotJSON, parse
+from web.outage import RETRY_AFTER_SECONDS, is_outage
 from web.runtime import deps, runtime
 
 CSV_BATCH = 1000
@@ -77,8 +79,15 @@ def render(followup: FollowUp) -> dict[str, Any]:
 
 @bp.get("/health")
 def health():
-    with runtime().store.reading() as session:
-        session.execute(text("SELECT 1"))
+    """503 "degraded" while the database is unreachable, so a load balancer can tell."""
+    try:
+        with runtime().store.reading() as session:
+            session.execute(text("SELECT 1"))
+    except DBAPIError as error:
+        if not is_outage(error):
+            raise
+        return (HealthOut(status="degraded", database="unreachable").model_dump(mode="json"),
+                503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
     return HealthOut(status="ok", database="ok").model_dump(mode="json")
 
 
