@@ -22,6 +22,7 @@ from scheduler.booking import (
 )
 from scheduler.log import LogRecord, export_csv, list_entries
 from scheduler.offers import create_offer
+from scheduler.outbox import invite_deliveries
 from scheduler.requests import (
     BookingRequest,
     FollowUpPatch,
@@ -72,7 +73,8 @@ def query_args(model: type[M]) -> M:
 
 def render(followup: FollowUp) -> dict[str, Any]:
     manage_url = runtime().manage_url
-    out = FollowUpOut.from_domain(followup,
+    invite = invite_deliveries(runtime().store, [followup.id]).get(followup.id)
+    out = FollowUpOut.from_domain(followup, invite=invite,
                                   manage_url=manage_url(followup) if manage_url else None)
     return out.model_dump(mode="json")
 
