@@ -119,9 +119,18 @@ def test_the_zone_guess_answers_only_from_the_callers_own_follow_ups(api, client
     assert response.get_json() == {"email": PROSPECT["email"], "timezone": None}
 
 
-@pytest.mark.parametrize("field", ["count", "duration_minutes"])
-def test_true_is_not_an_integer(api, rep, field):
-    assert_error(api.post("/proposals", json=proposal(**{field: True})), 422, "invalid", field)
+def test_true_is_not_a_count(api, rep):
+    assert_error(api.post("/proposals", json=proposal(count=True)), 422, "invalid", "count")
+
+
+def test_true_is_not_a_step_index(api, rep):
+    followup = book(api)
+
+    response = api.patch(f"/followups/{followup['id']}",
+                         json={"steps": [{"index": True, "done": True}]})
+
+    assert_error(response, 422, "invalid", "steps.0.index")
+    assert api.get(f"/followups/{followup['id']}").get_json()["plan"]["steps"][1]["done"] is False
 
 
 @pytest.mark.parametrize("zone", ["localtime", "Factory", "EST5EDT", "US/Eastern",
