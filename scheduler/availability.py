@@ -63,12 +63,26 @@ def _dt(us: int) -> datetime:
     return _EPOCH + _US * us
 
 
-def _zone(name: object, field: str) -> ZoneInfo:
-    """The zone, or the 4xx-worthy error naming the field that carried a bad name."""
+# Canonical IANA names are Area/Location (a few have a third part) or UTC. The rest of the
+# database (localtime, Factory, EST5EDT, US/Eastern, Etc/GMT+5) is the host's setting,
+# a placeholder or a legacy alias whose meaning surprises: refused.
+_CANONICAL_ZONE = re.compile(
+    r"(Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific)"
+    r"/[A-Z][A-Za-z0-9_+-]*(/[A-Z][A-Za-z0-9_+-]*)?")
+
+
+def canonical_zone(name: object, field: str = "timezone") -> ZoneInfo:
+    """The zone of a canonical IANA name, or the 4xx-worthy error naming the field: the one
+    check every time zone from outside passes (requests, working hours, settings)."""
+    if not isinstance(name, str) or not (name == "UTC" or _CANONICAL_ZONE.fullmatch(name)):
+        raise InvalidInput(f"{name!r} is not an IANA time zone such as Europe/Berlin or UTC",
+                           field=field)
     try:
-        return ZoneInfo(name)  # type: ignore[arg-type]
-    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
-        raise InvalidInput(f"unknown time zone {name!r}", field=field) from None
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America/" names a directory
+        raise InvalidInput(f"{name!r} is not an IANA time zone such as Europe/Berlin or UTC",
+                           field=field) from None
+
 
 
 def _local_us(moment: time) -> int:
@@ -107,7 +121,7 @@ class WorkingHours:
 
     def __post_init__(self) -> None:
         # Validate once and keep the µs form, so every conversion is integer arithmetic.
-        _zone(self.timezone, "timezone")
+        canonical_zone(self.timezone, "timezone")
         weekly: list[tuple[_Span, ...]] = [()] * 7
         for day, ranges in self.weekly.items():
             if not isinstance(day, int) or not 0 <= day <= 6:
@@ -181,7 +195,7 @@ class WorkingHours:
                 raise InvalidInput(f"unknown key {key!r}", field=f"{field}.{key}")
         if "timezone" not in data:
             raise InvalidInput("a time zone is required", field=f"{field}.timezone")
-        _zone(data["timezone"], f"{field}.timezone")
+        canonical_zone(data["timezone"], f"{field}.timezone")
         weekly: dict[int, tuple[LocalRange, ...]] = {}
         for key, value in _mapping(data.get("weekly", {}), f"{field}.weekly").items():
             where = f"{field}.weekly.{key}"
@@ -496,7 +510,7 @@ def rank_slots(slots: Iterable[Interval], *, count: int = 3, timezone: str = "UT
         return []
     if not spread_days:
         return sorted(islice(slots, count), key=_START)
-    zone = _zone(timezone, "timezone")
+    zone = canonical_zone(timezone, "timezone")
     picks: list[Interval] = []
     days: set[date] = set()
     spare: list[Interval] = []  # the soonest slots on days already picked, to fill up with

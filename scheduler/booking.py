@@ -456,10 +456,14 @@ def resolve_helpers(store: Store, emails: Sequence[str], *, rep: User) -> list[U
     return helpers
 
 
-def guess_prospect_timezone(store: Store, email: str) -> str | None:
-    """The zone used at this prospect's last booking, so the rep need not ask again."""
+def guess_prospect_timezone(store: Store, email: str, *, rep_id: int) -> str | None:
+    """The zone at this prospect's last booking with this rep, so the rep need not ask
+    again. Only the rep's own follow-ups answer: another rep's prospects stay private."""
     with store.reading() as session:
-        return session.scalar(select(Prospect.timezone).where(Prospect.email == email.lower()))
+        return session.scalar(
+            select(Prospect.timezone).join(FollowUp, FollowUp.prospect_id == Prospect.id)
+            .where(Prospect.email == email.strip().lower(), FollowUp.rep_id == rep_id)
+            .limit(1))
 
 
 def _owned(session: Session, followup_id: str, rep_id: int | None) -> FollowUp:

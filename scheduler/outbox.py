@@ -72,6 +72,45 @@ def pending_count(store: Store) -> int:
             OutboxMessage.done_at.is_(None), OutboxMessage.failed_at.is_(None))).all())
 
 
+@dataclass(frozen=True)
+class InviteDelivery:
+    """How our invite email to the prospect is doing, so the rep hears of a mail outage
+    while it is being retried, not only once it has failed for good."""
+
+    status: str  # "pending", "retrying", "sent" or "failed"
+    attempts: int
+    last_error: str | None
+
+    @property
+    def note(self) -> str | None:
+        if self.status == "retrying":
+            return f"invite not delivered yet (retrying, attempt {self.attempts})"
+        if self.status == "failed":
+            return f"invite could not be delivered after {self.attempts} attempts"
+        return None
+
+
+def invite_deliveries(store: Store, followup_ids: list[str]) -> dict[str, InviteDelivery]:
+    """The latest invite of each follow-up that has one (a calendar that sends its own
+    invites leaves none here)."""
+    if not followup_ids:
+        return {}
+    with store.reading() as session:
+        rows = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == "invite.send", OutboxMessage.followup_id.in_(followup_ids))
+            .order_by(OutboxMessage.id)).all()
+        return {row.followup_id: InviteDelivery(_invite_status(row), row.attempts,
+                                                row.last_error) for row in rows}
+
+
+def _invite_status(message: OutboxMessage) -> str:
+    if message.done_at is not None:
+        return "sent"
+    if message.failed_at is not None:
+        return "failed"
+    return "retrying" if message.last_error else "pending"
+
+
 def _lease_due(context: OutboxContext, limit: int) -> list[int]:
     now = context.clock.now()
     with context.store.transaction() as session:

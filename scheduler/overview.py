@@ -12,6 +12,7 @@ from sqlalchemy import select
 from scheduler.clock import Clock
 from scheduler.lifecycle import LIVE, Status
 from scheduler.log import about_prospect, prospect_matches
+from scheduler.outbox import InviteDelivery, invite_deliveries
 from scheduler.plans import due_label
 from scheduler.store import Store
 from scheduler.store.models import FollowUp, LogEntry, Prospect, Step, User
@@ -27,6 +28,7 @@ class UpcomingFollowUp:
     prospect_timezone: str
     rep_name: str
     rep_timezone: str
+    invite: InviteDelivery | None = None
 
 
 @dataclass(frozen=True)
@@ -79,11 +81,13 @@ def upcoming_followups(store: Store, *, rep_id: int, now: datetime,
     if prospect:
         query = query.where(prospect_matches(prospect))
     with store.reading() as session:
-        return [UpcomingFollowUp(id=f.id, title=f.title, start=f.start,
-                                 prospect_name=f.prospect.name, prospect_email=f.prospect.email,
-                                 prospect_timezone=f.prospect.timezone, rep_name=f.rep.name,
-                                 rep_timezone=f.rep.timezone)
-                for f in session.scalars(query)]
+        followups = session.scalars(query).all()
+    invites = invite_deliveries(store, [f.id for f in followups])
+    return [UpcomingFollowUp(id=f.id, title=f.title, start=f.start,
+                             prospect_name=f.prospect.name, prospect_email=f.prospect.email,
+                             prospect_timezone=f.prospect.timezone, rep_name=f.rep.name,
+                             rep_timezone=f.rep.timezone, invite=invites.get(f.id))
+            for f in followups]
 
 
 def steps_due(store: Store, *, rep_id: int, today: date, prospect: str | None = None,

@@ -35,6 +35,11 @@ _DATETIME = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?")
 _LINE_BREAKS = re.compile(r"[ \t]*(\r\n|\r|\n)[ \t]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Embedding and isolate controls reorder what a reader sees ("invoice" shown for "eciovni"):
+# refused in names and plan text, so no invite can disguise itself.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+BIDI_MESSAGE = "contains bidirectional control characters (U+202A–U+202E, U+2066–U+2069)"
+HORIZON = timedelta(days=2 * 366)  # "by when" further out than this is a typo, not a plan
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _FALLBACK_NAMES = {"rep": "Rep", "prospect": "Prospect"}
@@ -106,6 +111,8 @@ def _required_text(row: Mapping[str, Any], key: str, path: str) -> str:
 
 def _person(value: str, field: str) -> str:
     lowered = value.strip().lower()
+    if BIDI_CONTROLS.search(lowered):
+        raise InvalidPlan(BIDI_MESSAGE, field=field)
     if lowered in ROLES or _looks_like_email(lowered):
         return lowered
     raise InvalidPlan(f"{value!r} is not an email address, 'rep' or 'prospect'", field=field)
@@ -125,6 +132,8 @@ def _what(value: str, field: str) -> str:
     text = _LINE_BREAKS.sub(" ", value)
     if _CONTROL.search(text):
         raise InvalidPlan("what contains control characters", field=field)
+    if BIDI_CONTROLS.search(text):
+        raise InvalidPlan(f"what {BIDI_MESSAGE}", field=field)
     if len(text) > MAX_WHAT_LENGTH:
         raise InvalidPlan(f"what is {len(text)} characters long; keep it to "
                           f"{MAX_WHAT_LENGTH}", field=field)
@@ -147,6 +156,10 @@ def _due(value: object, field: str, *, today: date) -> date | datetime:
     day = due.date() if isinstance(due, datetime) else due
     if day < today:
         raise InvalidPlan(f"due {day.isoformat()} is in the past", field=field)
+    if day > today + HORIZON:
+        raise InvalidPlan(f"due {day.isoformat()} is more than two years ahead; plan steps "
+                          f"are due by {(today + HORIZON).isoformat()} at the latest",
+                          field=field)
     return due
 
 

@@ -9,20 +9,22 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     model_validator,
 )
 
+from scheduler.availability import canonical_zone
+from scheduler.errors import InvalidInput
 from scheduler.lifecycle import Status
-from scheduler.plans import STEP_TYPES
+from scheduler.plans import BIDI_CONTROLS, BIDI_MESSAGE, STEP_TYPES
 
 _EMAIL = re.compile(r"^[^@\s<>,;\x00-\x1f\x7f]+@[^@\s<>,;\x00-\x1f\x7f]+"
                     r"\.[^@\s<>,;.\x00-\x1f\x7f]+$")
@@ -38,9 +40,9 @@ def _email(value: str) -> str:
 
 def _timezone(value: str) -> str:
     try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory
-        raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from None
+        canonical_zone(value)
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
     return value
 
 
@@ -48,13 +50,26 @@ def _one_line(value: str) -> str:
     """No control characters: PostgreSQL refuses NUL, mail headers refuse line breaks."""
     if _CONTROL.search(value):
         raise ValueError("must be one line of text without control characters")
-    return value
+    return _no_bidi(value)
 
 
 def _no_nul(value: str) -> str:
     """Line breaks are fine in free text; NUL is not (PostgreSQL refuses it)."""
     if "\x00" in value:
         raise ValueError("contains a NUL character")
+    return _no_bidi(value)
+
+
+def _no_bidi(value: str) -> str:
+    if BIDI_CONTROLS.search(value):
+        raise ValueError(BIDI_MESSAGE)
+    return value
+
+
+def _no_bool(value: object) -> object:
+    """JSON true is not 1: integers are integers (numeric text from forms still parses)."""
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not true or false")
     return value
 
 
@@ -77,6 +92,7 @@ StepType = Annotated[str, AfterValidator(_step_type)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
                  AfterValidator(_one_line)]
 Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
+Int = Annotated[int, BeforeValidator(_no_bool)]
 
 
 class _Strict(BaseModel):
@@ -95,13 +111,13 @@ class _Meeting(_Strict):
     """Who meets, for how long, about what: common to proposals, bookings and offers."""
 
     prospect: ProspectIn
-    duration_minutes: int = Field(default=30, ge=5, le=480)
+    duration_minutes: Int = Field(default=30, ge=5, le=480)
     helpers: list[Email] = Field(default_factory=list, max_length=10)
     step_type: StepType = "meeting"
 
 
 class ProposalRequest(_Meeting):
-    count: int = Field(default=3, ge=1, le=10)
+    count: Int = Field(default=3, ge=1, le=10)
     earliest: Instant | None = None
     latest: Instant | None = None
 
@@ -115,7 +131,7 @@ class ProposalRequest(_Meeting):
 class BookingRequest(_Strict):
     prospect: ProspectIn
     start: Instant
-    duration_minutes: int = Field(default=30, ge=5, le=480)
+    duration_minutes: Int = Field(default=30, ge=5, le=480)
     helpers: list[Email] = Field(default_factory=list, max_length=10)
     title: Annotated[str, StringConstraints(max_length=300),
                      AfterValidator(_one_line)] | None = None
@@ -126,7 +142,7 @@ class BookingRequest(_Strict):
 
 
 class StepDone(_Strict):
-    index: int = Field(ge=0, le=9)
+    index: Int = Field(ge=0, le=9)
     done: bool = True
 
 
@@ -156,12 +172,12 @@ class OfferRequest(_Strict):
     """Send a link instead of booking: hand-picked `slots`, or the best `count` proposed."""
 
     prospect: ProspectIn
-    duration_minutes: int = Field(default=30, ge=5, le=480)
+    duration_minutes: Int = Field(default=30, ge=5, le=480)
     helpers: list[Email] = Field(default_factory=list, max_length=10)
     title: Annotated[str, StringConstraints(max_length=300),
                      AfterValidator(_one_line)] | None = None
     step_type: StepType = "meeting"
     plan: dict[str, Any]
     slots: list[Instant] | None = Field(default=None, min_length=1, max_length=10)
-    count: int = Field(default=3, ge=1, le=10)
-    expires_in_minutes: int | None = Field(default=None, ge=5, le=60 * 24 * 30)
+    count: Int = Field(default=3, ge=1, le=10)
+    expires_in_minutes: Int | None = Field(default=None, ge=5, le=60 * 24 * 30)

@@ -12,12 +12,13 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from scheduler.errors import ConfigError
+from scheduler.availability import canonical_zone
+from scheduler.errors import ConfigError, InvalidInput
 
+API_TOKEN_DAYS = 90
 ENV_PREFIX = "NEXTSTEP_"
 UNPREFIXED_ENV = ("DATABASE_URL", "REDIS_URL")
 # Signs sessions and links in demo mode when no secret is set; `nextstep serve` refuses it.
@@ -68,6 +69,10 @@ class Settings(BaseModel):
     # Serving (`nextstep serve`; workers and threads are in config/gunicorn.conf.py)
     access_log: bool = False
 
+    # Access
+    api_token_days: int = Field(default=API_TOKEN_DAYS, ge=1, le=3650,
+                                description="Lifetime of a new API token, in days.")
+
     # Providers: a provider whose client id is unset is not offered.
     google_client_id: str | None = None
     google_client_secret: str | None = None
@@ -83,9 +88,9 @@ class Settings(BaseModel):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+            canonical_zone(value, "default_timezone")
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
         return value
 
     @field_validator("prospect_day_start", "prospect_day_end")

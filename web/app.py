@@ -10,7 +10,7 @@ from flask import Flask, redirect, url_for
 from scheduler.jobs import InlineJobs, background_jobs
 from scheduler.runtime import Nextstep
 from scheduler.settings import Settings, load_settings
-from web import errors, security
+from web import errors, outage, security
 from web.extensions import csrf, limiter, login_manager
 
 
@@ -55,14 +55,18 @@ def create_app(settings: Settings | None = None, *, runtime: Nextstep | None = N
     from web.live import bp as live_bp
     from web.log import bp as log_bp
     from web.offers import bp as offers_bp
+    from web.settings import bp as settings_bp
 
     csrf.exempt(api_bp)  # bearer tokens, no cookies: CSRF does not apply
     csrf.exempt(hooks_bp)  # providers call these; each checks its own channel secret
-    for blueprint in (auth_bp, live_bp, log_bp, offers_bp, connections_bp, hooks_bp, api_bp):
+    for blueprint in (auth_bp, live_bp, log_bp, offers_bp, connections_bp, settings_bp,
+                      hooks_bp, api_bp):
         app.register_blueprint(blueprint)
 
     @app.get("/")
     def index():
         return redirect(url_for("live.screen"))
+
+    outage.register(app)
 
     return app

@@ -199,12 +199,61 @@ def token() -> None:
 
 @token.command("create")
 @click.argument("email")
-def token_create(email: str) -> None:
+@click.option("--days", type=click.IntRange(1, 3650), default=None,
+              help="Lifetime in days [default: the api_token_days setting, 90].")
+def token_create(email: str, days: int | None) -> None:
     """Print a new API token for the rep, alone on stdout."""
     from scheduler.accounts import create_api_token
 
+    settings = _settings()
+    runtime = _runtime(settings)
+    click.echo(_guard(lambda: create_api_token(runtime.store, email, clock=runtime.clock,
+                                               days=days or settings.api_token_days)))
+
+
+@token.command("list")
+@click.argument("email")
+def token_list(email: str) -> None:
+    """The rep's tokens: id, created, last used, expiry, state (never the secret)."""
+    from scheduler.accounts import list_api_tokens
+
     runtime = _runtime(_settings())
-    click.echo(_guard(lambda: create_api_token(runtime.store, email, clock=runtime.clock)))
+    rep = _rep_or_fail(runtime, email)
+    now = runtime.clock.now()
+    click.echo("id\tcreated\tlast used\texpires\tstate")
+    for info in list_api_tokens(runtime.store, rep.id):
+        click.echo("\t".join((str(info.id), _when(info.created_at), _when(info.last_used_at),
+                              _when(info.expires_at), info.state(now))))
+
+
+@token.command("revoke")
+@click.argument("email")
+@click.option("--id", "token_id", type=int, default=None, help="The token's id (token list).")
+@click.option("--all", "every", is_flag=True, help="Every token of the rep.")
+def token_revoke(email: str, token_id: int | None, every: bool) -> None:
+    """Revoke a rep's token, or all of them; refused at once by every worker."""
+    from scheduler.accounts import revoke_api_tokens
+
+    if (token_id is None) == (not every):
+        raise click.UsageError("give exactly one of --id ID or --all")
+    runtime = _runtime(_settings())
+    rep = _rep_or_fail(runtime, email)
+    count = _guard(lambda: revoke_api_tokens(runtime.store, rep.id, token_id=token_id,
+                                             clock=runtime.clock))
+    click.echo(f"revoked {count} token(s) of {rep.email}")
+
+
+def _rep_or_fail(runtime, email: str):
+    from scheduler.accounts import get_user_by_email
+
+    rep = get_user_by_email(runtime.store, email)
+    if rep is None:
+        raise Fail(f"no user {email} (email)")
+    return rep
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="minutes").replace("+00:00", "Z") if moment else "-"
 
 
 @main.command()

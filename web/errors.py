@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from flask import Flask, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -25,6 +26,17 @@ class InvalidRequest(Exception):
     def __init__(self, error: ValidationError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+class BoundedJSON(DefaultJSONProvider):
+    """Python's parser raises RecursionError on `[[[[…` thousands deep; as a ValueError it
+    is a malformed body like any other (400), not a 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -78,6 +90,8 @@ def validation_body(exc: ValidationError) -> dict:
 
 
 def register(app: Flask) -> None:
+    app.json = BoundedJSON(app)
+
     @app.errorhandler(domain.SchedulerError)
     def scheduler_error(error: domain.SchedulerError):
         status = status_for(error)

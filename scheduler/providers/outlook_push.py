@@ -47,7 +47,8 @@ class GraphSubscriptions:
         body = _json(request)
         notes = body.get("value") if isinstance(body, dict) else None
         if not isinstance(notes, list):
-            return Reply(400, "expected Graph change notifications: {\"value\": [...]}")
+            return Reply(400, "malformed body: expected Graph change notifications "
+                              "{\"value\": [...]}")
         wanted = []
         for note in notes:
             note = note if isinstance(note, dict) else {}
@@ -68,5 +69,5 @@ def _json(request: RawRequest) -> Any:
         return None
     try:
         return json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested 100k deep
         return None

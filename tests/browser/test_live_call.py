@@ -103,12 +103,15 @@ def test_the_whole_flow_works_from_the_keyboard_alone(page, sign_in, runtime, re
 
 
 def test_a_known_prospects_zone_is_filled_in(page, sign_in, runtime, rep):
-    from scheduler.booking import upsert_prospect
-    from scheduler.requests import ProspectIn
+    """Known from this rep's own earlier booking (another rep's would stay private)."""
+    from datetime import UTC, datetime
 
-    with runtime.store.transaction() as session:
-        upsert_prospect(session, ProspectIn(name="Priya", email="priya@lumen.example.com",
-                                            timezone="Asia/Kolkata"), now=runtime.clock.now())
+    from scheduler.booking import book_followup
+    from tests.services.helpers import booking
+
+    book_followup(booking(datetime(2026, 11, 24, 15, tzinfo=UTC),
+                          prospect={"name": "Priya", "email": "priya@lumen.example.com",
+                                    "timezone": "Asia/Kolkata"}), rep=rep, **runtime.deps())
     sign_in(page)
     page.fill("#prospect-email", "priya@lumen.example.com")
     page.locator("#prospect-email").dispatch_event("change")

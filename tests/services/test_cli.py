@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from scheduler.accounts import authenticate_token
 from scheduler.booking import book_followup
+from scheduler.clock import SystemClock
 from tests.services.helpers import booking
 from web.cli import main
 
@@ -39,7 +40,7 @@ def test_user_add_then_token_create_prints_only_the_token(cli, tmp_path):
     from scheduler.store import Store
 
     store = Store(f"sqlite:///{tmp_path / 'cli.sqlite3'}")
-    assert authenticate_token(store, token).email == "riley@example.com"
+    assert authenticate_token(store, token, clock=SystemClock()).email == "riley@example.com"
     store.dispose()
 
 

@@ -130,7 +130,9 @@ BODY_ERRORS = (400, 401, 413, 422)
 
 ROUTES: tuple[Route, ...] = (
     Route("/health", "get", "health", "Is the service and its database up?", HealthOut,
-          auth=False),
+          auth=False, also=((503, "Degraded: the database cannot be reached "
+                                  "(`{\"status\": \"degraded\", \"database\": "
+                                  "\"unreachable\"}`)."),)),
     Route("/openapi.json", "get", "openapi", "This document.", None, auth=False),
     Route("/proposals", "post", "create_proposal",
           "The best slots for rep, helpers and the prospect's daytime, with a sentence to "
@@ -183,7 +185,8 @@ ERROR_DESCRIPTIONS = {
     413: "The body is larger than 256 KiB.",
     422: "A field is missing or wrong; `field` names it (`prospect.email`, "
          "`plan.steps.0.due`, `helpers.0`).",
-    503: "A calendar could not be read; try again shortly (code `provider_unavailable`).",
+    503: "A calendar could not be read (code `provider_unavailable`) or the database cannot "
+         "be reached (code `database_unavailable`); try again after `Retry-After` seconds.",
 }
 
 
@@ -240,7 +243,8 @@ def _operation(route: Route, keys: dict) -> dict[str, Any]:
     responses[str(route.status)] = _answer(route, keys, "Created" if route.status == 201 else "OK")
     for status, description in route.also:
         responses[str(status)] = _answer(route, keys, description)
-    for status in route.errors:
+    database = (503,) if route.auth and 503 not in route.errors else ()  # every call reads it
+    for status in (*route.errors, *database):
         responses[str(status)] = {"description": ERROR_DESCRIPTIONS[status], "content": {
             "application/json": {"schema": keys[(ErrorOut, "serialization")]}}}
     return operation

@@ -26,6 +26,7 @@ from scheduler.booking import Proposal
 from scheduler.lifecycle import Status
 from scheduler.log import LogRecord
 from scheduler.offers import SentOffer, open_slots
+from scheduler.outbox import InviteDelivery
 from scheduler.requests import Email, NoNextStep
 from scheduler.spoken import local_label, spoken_offer, spoken_slot
 from scheduler.store.models import FollowUp, Step
@@ -62,8 +63,8 @@ class ErrorOut(_Out):
 # Health
 
 class HealthOut(_Out):
-    status: Literal["ok"]
-    database: Literal["ok"]
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unreachable"]
 
 
 # Proposals
@@ -143,6 +144,16 @@ class EventOut(_Out):
     event_id: str
 
 
+class InviteOut(_Out):
+    status: Literal["pending", "retrying", "sent", "failed"] = Field(
+        description="Our invite email to the prospect: `retrying` while the mail server "
+                    "refuses it, `failed` once we gave up.")
+    attempts: int
+    last_error: str | None
+    message: str | None = Field(description="What to tell the rep, e.g. \"invite not "
+                                            "delivered yet (retrying, attempt 3)\".")
+
+
 class FollowUpOut(_Out):
     id: str
     status: Status
@@ -160,9 +171,12 @@ class FollowUpOut(_Out):
     updated_at: UTCTime
     manage_url: str | None = Field(default=None,
                                    description="The prospect's page to reschedule or cancel.")
+    invite: InviteOut | None = Field(default=None, description=(
+        "Delivery of our invite email; null when the rep's calendar sends the invites."))
 
     @classmethod
-    def from_domain(cls, followup: FollowUp, *, manage_url: str | None = None) -> FollowUpOut:
+    def from_domain(cls, followup: FollowUp, *, manage_url: str | None = None,
+                    invite: InviteDelivery | None = None) -> FollowUpOut:
         prospect = followup.prospect
         return cls(
             id=followup.id, status=followup.status, start=followup.start, end=followup.end,
@@ -174,7 +188,10 @@ class FollowUpOut(_Out):
             events=[EventOut(provider=e.provider, calendar_id=e.calendar_id,
                              event_id=e.event_id) for e in followup.events],
             created_at=followup.created_at, updated_at=followup.updated_at,
-            manage_url=manage_url)
+            manage_url=manage_url,
+            invite=None if invite is None else InviteOut(
+                status=invite.status, attempts=invite.attempts, last_error=invite.last_error,
+                message=invite.note))
 
 
 # Offers

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from flask import Response, g, request, stream_with_context
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from scheduler.booking import (
     book_followup,
@@ -22,6 +23,7 @@ from scheduler.booking import (
 from scheduler.lifecycle import Status
 from scheduler.log import LogRecord, export_csv, list_entries
 from scheduler.offers import create_offer
+from scheduler.outbox import invite_deliveries
 from scheduler.requests import (
     BookingRequest,
     FollowUpPatch,
@@ -46,6 +48,7 @@ from web.api.schemas import (
 )
 from web.auth.session import token_required
 from web.errors import NotJSON, parse
+from web.outage import RETRY_AFTER_SECONDS, is_outage
 from web.runtime import deps, runtime
 
 CSV_BATCH = 1000
@@ -57,6 +60,8 @@ M = TypeVar("M", bound=BaseModel)
 def json_body(model: type[M]) -> M:
     """The body as `model`: 400 when it is not a JSON object, 422 naming the bad field."""
     data = request.get_json(silent=True)
+    if data is None and request.get_data():
+        raise NotJSON("malformed body: not JSON, or nested too deeply", field="body")
     if not isinstance(data, dict):
         raise NotJSON("the body must be a JSON object (Content-Type: application/json)",
                       field="body")
@@ -69,15 +74,23 @@ def query_args(model: type[M]) -> M:
 
 def render(followup: FollowUp) -> dict[str, Any]:
     manage_url = runtime().manage_url
-    out = FollowUpOut.from_domain(followup,
+    invite = invite_deliveries(runtime().store, [followup.id]).get(followup.id)
+    out = FollowUpOut.from_domain(followup, invite=invite,
                                   manage_url=manage_url(followup) if manage_url else None)
     return out.model_dump(mode="json")
 
 
 @bp.get("/health")
 def health():
-    with runtime().store.reading() as session:
-        session.execute(text("SELECT 1"))
+    """503 "degraded" while the database is unreachable, so a load balancer can tell."""
+    try:
+        with runtime().store.reading() as session:
+            session.execute(text("SELECT 1"))
+    except DBAPIError as error:
+        if not is_outage(error):
+            raise
+        return (HealthOut(status="degraded", database="unreachable").model_dump(mode="json"),
+                503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
     return HealthOut(status="ok", database="ok").model_dump(mode="json")
 
 
@@ -143,7 +156,7 @@ def no_next_step():
 @token_required
 def prospect_timezone():
     query = query_args(TimezoneQuery)
-    guess = guess_prospect_timezone(runtime().store, query.email)
+    guess = guess_prospect_timezone(runtime().store, query.email, rep_id=g.rep.id)
     return TimezoneGuessOut(email=query.email, timezone=guess).model_dump(mode="json")
 
 

@@ -15,17 +15,21 @@ from web.runtime import runtime
 
 
 class SignedIn(UserMixin):
-    """Flask-Login's view of a rep; the domain object stays in `.user`."""
+    """Flask-Login's view of a rep; the domain object stays in `.user`. The id in the cookie
+    is "<rep id>.<session generation>", so raising the generation ends every copy."""
 
     def __init__(self, user: User) -> None:
         self.user = user
-        self.id = str(user.id)
+        self.id = f"{user.id}.{user.session_generation}"
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> SignedIn | None:
+def load_user(session_id: str) -> SignedIn | None:
+    user_id, _, generation = session_id.partition(".")
     user = get_user(runtime().store, int(user_id)) if user_id.isdigit() else None
-    return SignedIn(user) if user else None
+    if user is None or generation != str(user.session_generation):
+        return None
+    return SignedIn(user)
 
 
 def token_required(view):
@@ -33,7 +37,8 @@ def token_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        user = authenticate_token(runtime().store, token.strip()) if scheme == "Bearer" else None
+        user = authenticate_token(runtime().store, token.strip(),
+                                  clock=runtime().clock) if scheme == "Bearer" else None
         if user is None:
             raise Unauthorized("a valid bearer token is required", field="Authorization")
         g.rep = user

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
-from flask_login import login_required, login_user, logout_user
+from urllib.parse import urlsplit
 
-from scheduler.accounts import check_password
+from flask import redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from scheduler.accounts import check_password, end_sessions
 from scheduler.connections import offered_providers
 from web.auth import bp
 from web.auth.forms import LoginForm
@@ -13,10 +15,18 @@ from web.runtime import runtime
 
 
 def safe_next(target: str | None) -> str:
-    """Only relative paths on this site: never an open redirect."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
+    """Only relative paths on this site: never an open redirect. Checked as the browser will
+    read it: browsers drop tab, CR and LF anywhere in a URL and treat a backslash as a slash,
+    so `/\t/evil.example` and `/\\evil.example` both mean another site."""
+    cleaned = (target or "").translate(_DROPPED_BY_BROWSERS)
+    parts = urlsplit(cleaned.replace("\\", "/"))
+    if (cleaned.startswith("/") and not parts.scheme and not parts.netloc
+            and not cleaned.replace("\\", "/").startswith("//")):
+        return cleaned
     return url_for("live.screen")
+
+
+_DROPPED_BY_BROWSERS = dict.fromkeys(map(ord, "\t\r\n"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -46,5 +56,7 @@ def _sign_in_labels() -> dict[str, str]:
 @bp.post("/logout")
 @login_required
 def logout():
+    """Ends the session everywhere: a copy of the cookie taken earlier stops working too."""
+    end_sessions(runtime().store, current_user.user.id)
     logout_user()
     return redirect(url_for("auth.login"))

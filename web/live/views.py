@@ -20,6 +20,7 @@ from scheduler.booking import (
 from scheduler.connections import connection_problems
 from scheduler.errors import SchedulerError
 from scheduler.offers import create_offer
+from scheduler.outbox import invite_deliveries
 from scheduler.plans import STEP_TYPES
 from scheduler.spoken import local_label
 from web.api.schemas import FollowUpOut, ProposalOut
@@ -78,7 +79,8 @@ def slots():
 @login_required
 def prospect_zone():
     email = request.args.get("email", "").strip()
-    return {"timezone": guess_prospect_timezone(runtime().store, email) if email else None}
+    return {"timezone": guess_prospect_timezone(runtime().store, email,
+                                                rep_id=current_user.user.id) if email else None}
 
 
 @bp.post("/live/book")
@@ -89,9 +91,11 @@ def book():
     # Read again: with in-process jobs the calendar write may already have happened.
     followup = get_followup_or_raise(runtime().store, booked.followup.id)
     manage_url = runtime().manage_url
+    invite = invite_deliveries(runtime().store, [followup.id]).get(followup.id)
     return render_template("live/_booked.html", rep=current_user.user, created=booked.created,
                            followup=FollowUpOut.from_domain(
-                               followup, manage_url=manage_url(followup) if manage_url else None),
+                               followup, manage_url=manage_url(followup) if manage_url else None,
+                               invite=invite),
                            invites_by_provider=runtime().calendars.sends_own_invites(
                                current_user.user))
 

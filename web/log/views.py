@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask import Response, render_template, request, stream_with_context
 from flask_login import current_user, login_required
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from scheduler.log import KINDS, export_csv, recent_entries
 from scheduler.overview import follow_through
@@ -14,14 +14,24 @@ from web.log import bp
 from web.runtime import deps, runtime
 
 
+def _calendar_year(day: date) -> date:
+    """A year a calendar can hold, so the day after `to` cannot overflow."""
+    if not 1970 <= day.year <= 2999:
+        raise ValueError("is not a date between 1970 and 2999")
+    return day
+
+
+Day = Annotated[date, AfterValidator(_calendar_year)]
+
+
 class LogFilter(BaseModel):
     """The page's query string: every field optional, a bad one is named on the page.
     There is no rep filter: with no manager role yet, everyone sees only their own log."""
 
     model_config = ConfigDict(extra="ignore")
     kind: Literal[KINDS] | None = None  # type: ignore[valid-type]
-    from_: date | None = None
-    to: date | None = None
+    from_: Day | None = None
+    to: Day | None = None
     prospect: Name | None = None  # a part of the prospect's email or name
 
     def bounds(self) -> dict:

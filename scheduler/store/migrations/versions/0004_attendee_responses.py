@@ -1,13 +1,13 @@
 """followups.responses: each attendee's last answer, so sync compares what it sees with it
 
-Revision ID: 0004_attendee_responses
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0004_attendee_responses'
+revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None
