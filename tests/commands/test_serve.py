@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from scheduler.accounts import authenticate_token
+from scheduler.clock import SystemClock
 from scheduler.store import Store
 from tests.commands.conftest import (
     PROSPECT,
@@ -88,7 +89,7 @@ def test_a_fresh_folder_gets_a_database_a_rep_and_a_token(deployed):
     assert deployed.setup["token create"].stderr == ""
     store = Store(site.database_url)
     try:
-        assert authenticate_token(store, token).email == email
+        assert authenticate_token(store, token, clock=SystemClock()).email == email
     finally:
         store.dispose()
 
