@@ -43,11 +43,11 @@ def test_allowing_outside_hours_offers_the_nearest_marked_slots(api, rep):
         start, end = (_local(slot[k], NEW_YORK) for k in ("start", "end"))
         tokyo_start, tokyo_end = (_local(slot[k], TOKYO_ZONE) for k in ("start", "end"))
         if slot["outside_hours"] == "rep":  # the rep stays late, Kenji's morning
-            assert 8 <= tokyo_start.hour and tokyo_end.hour < 18
-            assert 17 <= start.hour and end <= start.replace(hour=20, minute=0)
+            assert tokyo_start.hour >= 8 and tokyo_end.hour < 18
+            assert start.hour >= 17 and end <= start.replace(hour=20, minute=0)
         else:  # Kenji early or late, inside the rep's day
             assert slot["outside_hours"] == "prospect"
-            assert 9 <= start.hour and end.time() <= end.replace(hour=17, minute=0).time()
+            assert start.hour >= 9 and end.time() <= end.replace(hour=17, minute=0).time()
     # The nearest: New York's 17:00 is Tokyo's 07:00, so the least stretch is 1.5 h either
     # way (16:30 New York for Kenji, or 18:00-18:30 for the rep); on a tie, the sooner.
     assert {(_local(s["start"], NEW_YORK).strftime("%H:%M"),
