@@ -178,8 +178,9 @@ def _clash_query(user_ids: Sequence[int], window: Interval, *, now: datetime,
 # Booking
 
 def book_followup(request: BookingRequest, *, rep: User, store: Store, calendars: Calendars,
-                  clock: Clock, settings: Settings, jobs: Jobs) -> Booked:
-    """Book atomically and idempotently; the calendar write follows through the outbox."""
+                  clock: Clock, settings: Settings, jobs: Jobs, via: str = "api") -> Booked:
+    """Book atomically and idempotently; the calendar write follows through the outbox.
+    `via` says in the log where the rep booked it ("api", "live screen")."""
     if request.idempotency_key:
         existing = get_followup_by_key(store, rep.id, request.idempotency_key)
         if existing is not None:
@@ -189,7 +190,7 @@ def book_followup(request: BookingRequest, *, rep: User, store: Store, calendars
     invite = not calendars.sends_own_invites(rep)
     try:
         followup = store.retrying(lambda session: insert_followup(
-            session, meeting, settings=settings, now=clock.now(), via="api", invite=invite))
+            session, meeting, settings=settings, now=clock.now(), via=via, invite=invite))
     except IntegrityError:
         # A racing retry with the same key won: answer with its booking. Otherwise the
         # exclusion constraint (or a racing insert) said no: someone got there first.

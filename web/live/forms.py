@@ -10,7 +10,14 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from scheduler.errors import InvalidInput
-from scheduler.requests import BookingRequest, NoNextStep, OfferRequest, ProposalRequest
+from scheduler.requests import (
+    BookingRequest,
+    NoNextStep,
+    OfferRequest,
+    ProposalRequest,
+    ProspectIn,
+)
+from scheduler.store.models import User
 from web.errors import parse
 
 PLAN_ROWS = 3
@@ -20,6 +27,14 @@ NO_NEXT_STEP_REASONS = {
     "no_decision_maker": "No decision maker yet",
     "circumstances_changed": "Circumstances changed",
     "other": "Other",
+}
+# What choosing a step's kind writes into its What box: words that follow "will".
+STEP_PHRASES = {
+    "send_value": "send something useful", "meeting": "meet",
+    "talk_with_colleagues": "talk with colleagues", "send_questions": "send questions",
+    "request_signup": "request sign-up", "send_proposal": "send the proposal",
+    "proposal_review": "review the proposal", "send_paperwork": "send the paperwork",
+    "other": "",
 }
 # What the rep reads next to a field, by the field's last part: a person wrote these.
 _PLAIN = {
@@ -49,12 +64,16 @@ def input_name(field: str | None) -> str | None:
     return field.removeprefix("plan.").replace(".", "-")
 
 
-def plain_message(field: str | None, message: str) -> str:
-    """The error as a rep reads it mid-call: what to do, not what the validator saw."""
-    if field in _PLAIN and not (field == "prospect.email" and "already" in message):
+def plain_message(field: str | None, message: str, *, validation: bool = True) -> str:
+    """The error as a rep reads it mid-call: what to do, not what the validator saw. Some
+    domain messages are already words for people ("Lee Chen is busy then"): kept."""
+    if not validation and field == "start":
+        return f"{message[:1].upper()}{message[1:]} — pick another time."
+    if field in _PLAIN and (validation or field in ("plan.steps", "reason")):
         return _PLAIN[field]
     step = _STEP_FIELD.fullmatch(field or "")
-    if step and step.group(2) in _STEP_PLAIN:
+    if step and step.group(2) in _STEP_PLAIN and ("required" in message
+                                                  or step.group(2) == "type"):
         return _STEP_PLAIN[step.group(2)]
     if step and step.group(2) == "due":
         if "in the past" in message:
@@ -128,6 +147,30 @@ def chosen_slot(form: MultiDict) -> datetime | None:
     except ValueError:
         return None
     return chosen.astimezone(UTC) if chosen.tzinfo else None
+
+
+def reason_line(reason: str | None, rep: User, prospect: ProspectIn, *,
+                day: tuple[str, str]) -> str | None:
+    """One line saying why nothing fits: "Your hours (9-17 New York) and Kenji's daytime
+    (8-18 Tokyo) never overlap"."""
+    if reason != "no_shared_hours":
+        return None
+    hours = rep.working_hours or {}
+    ranges = next((r for _, r in sorted((hours.get("weekly") or {}).items()) if r), None)
+    yours = (f"{_hour(ranges[0][0])}–{_hour(ranges[-1][1])} " if ranges else "")
+    first_name = prospect.name.split()[0]
+    return (f"Your hours ({yours}{_city(rep.timezone)}) and {first_name}'s daytime "
+            f"({_hour(day[0])}–{_hour(day[1])} {_city(prospect.timezone)}) never overlap, "
+            "so these times are just outside one side's hours.")
+
+
+def _hour(clock: str) -> str:
+    hours, _, minutes = clock.partition(":")
+    return str(int(hours)) if minutes in ("", "00") else f"{int(hours)}:{minutes}"
+
+
+def _city(zone: str) -> str:
+    return zone.rsplit("/", 1)[-1].replace("_", " ")
 
 
 def has_prospect(form: MultiDict) -> bool:
