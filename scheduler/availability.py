@@ -487,15 +487,22 @@ def _free_slots(people: Sequence[Person], window: Interval, rules: SlotRules, no
     segments = {hours.timezone: _segments(hours.timezone, start, end) for hours in all_hours}
     working = list(_intersect([hours._spans(start, end, segments[hours.timezone])
                                for hours in all_hours]))
+    duration = rules.duration
+    for slot_start in _open_starts(people, working, segments[people[0].hours.timezone],
+                                   rules, holds):
+        moment = _dt(slot_start)
+        yield Interval(moment, moment + duration)
+
+
+def _open_starts(people: Sequence[Person], working: list[_Span],
+                 grid_segments: Sequence[tuple[int, int, int]], rules: SlotRules,
+                 holds: Sequence[Interval]) -> Iterator[int]:
+    """Grid starts inside `working` that no one's busy time (or a hold) blocks."""
     before, after = rules.buffer_before // _US, rules.buffer_after // _US
     busy = _merged_busy(_relevant(chain(holds, *(person.busy for person in people)),
                                   working, before, after))
     free = _subtract(working, busy, before, after)
-    duration = rules.duration
-    for slot_start in _grid_starts(free, segments[people[0].hours.timezone],
-                                   duration // _US, rules.grid // _US):
-        moment = _dt(slot_start)
-        yield Interval(moment, moment + duration)
+    return _grid_starts(free, grid_segments, rules.duration // _US, rules.grid // _US)
 
 
 def rank_slots(slots: Iterable[Interval], *, count: int = 3, timezone: str = "UTC",

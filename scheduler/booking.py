@@ -4,7 +4,7 @@ calendar write and the invite follow through the outbox, after the commit."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from scheduler.clock import Clock, iso_utc
 from scheduler.errors import Conflict, InvalidInput, NotFound, ProviderUnavailable, SlotTaken
 from scheduler.lifecycle import LIVE, Change, enter, transition
 from scheduler.log import append
+from scheduler.outside_hours import hours_meet, outside_hours_slots
 from scheduler.plans import STEP_TYPES, Plan, parse_plan
 from scheduler.requests import BookingRequest, NoNextStep, ProposalRequest, ProspectIn
 from scheduler.settings import Settings
@@ -50,6 +51,8 @@ class Proposal:
     rep_timezone: str
     warnings: list[str] = field(default_factory=list)
     made_at: datetime | None = None  # 'today' and 'tomorrow' in what is said are from here
+    reason: str | None = None  # "no_shared_hours" when the hours never meet in the window
+    outside_hours: tuple[str | None, ...] = ()  # per slot: whose hours it stretches, if any
 
 
 @dataclass(frozen=True)
@@ -98,14 +101,35 @@ def propose_slots(request: ProposalRequest, *, rep: User, store: Store, calendar
     persons = [Person(key=p.email, hours=WorkingHours.from_dict(p.working_hours),
                       busy=[*report.busy.get(p.email, []), *reserved.get(p.id, [])])
                for p in people]
+    rules = slot_rules(settings, request.duration_minutes)
+    daytime = prospect_hours(settings, request.prospect.timezone)
     slots = rank_slots(
-        free_slots(persons, window=window, rules=slot_rules(settings, request.duration_minutes),
-                   now=now, prospect_hours=prospect_hours(settings, request.prospect.timezone)),
+        free_slots(persons, window=window, rules=rules, now=now, prospect_hours=daytime),
         count=request.count, timezone=request.prospect.timezone)
     warnings = [f"Could not read the calendar of {email}: {message}"
                 for email, message in sorted(report.errors.items())]
-    return Proposal(slots=slots, prospect_timezone=request.prospect.timezone,
-                    rep_timezone=rep.timezone, warnings=warnings, made_at=now)
+    proposal = Proposal(slots=slots, prospect_timezone=request.prospect.timezone,
+                        rep_timezone=rep.timezone, warnings=warnings, made_at=now,
+                        outside_hours=(None,) * len(slots))
+    if slots:
+        return proposal
+    return _outside_hours_proposal(proposal, request, persons, window=window, rules=rules,
+                                   now=now, daytime=daytime)
+
+
+def _outside_hours_proposal(proposal: Proposal, request: ProposalRequest,
+                            persons: Sequence[Person], *, window: Interval, rules: SlotRules,
+                            now: datetime, daytime: WorkingHours) -> Proposal:
+    """Nothing fits both: say whether the hours never meet, and when asked, offer the
+    nearest slots just outside one side's hours."""
+    meet = hours_meet(persons, window=window, rules=rules, now=now, prospect_hours=daytime)
+    reason = None if meet else "no_shared_hours"
+    if not request.allow_outside_hours:
+        return replace(proposal, reason=reason)
+    options = outside_hours_slots(persons, window=window, rules=rules, now=now,
+                                  prospect_hours=daytime, count=request.count)
+    return replace(proposal, reason=reason, slots=[option.slot for option in options],
+                   outside_hours=tuple(option.side for option in options))
 
 
 def slot_rules(settings: Settings, duration_minutes: int) -> SlotRules:
@@ -154,8 +178,9 @@ def _clash_query(user_ids: Sequence[int], window: Interval, *, now: datetime,
 # Booking
 
 def book_followup(request: BookingRequest, *, rep: User, store: Store, calendars: Calendars,
-                  clock: Clock, settings: Settings, jobs: Jobs) -> Booked:
-    """Book atomically and idempotently; the calendar write follows through the outbox."""
+                  clock: Clock, settings: Settings, jobs: Jobs, via: str = "api") -> Booked:
+    """Book atomically and idempotently; the calendar write follows through the outbox.
+    `via` says in the log where the rep booked it ("api", "live screen")."""
     if request.idempotency_key:
         existing = get_followup_by_key(store, rep.id, request.idempotency_key)
         if existing is not None:
@@ -165,7 +190,7 @@ def book_followup(request: BookingRequest, *, rep: User, store: Store, calendars
     invite = not calendars.sends_own_invites(rep)
     try:
         followup = store.retrying(lambda session: insert_followup(
-            session, meeting, settings=settings, now=clock.now(), via="api", invite=invite))
+            session, meeting, settings=settings, now=clock.now(), via=via, invite=invite))
     except IntegrityError:
         # A racing retry with the same key won: answer with its booking. Otherwise the
         # exclusion constraint (or a racing insert) said no: someone got there first.

@@ -26,7 +26,7 @@ KINDS = (
     "offer.sent", "offer.accepted", "offer.withdrawn", "offer.expired",
     "attendee.declined", "attendee.accepted", "step.done", "step.stalled",
     "call.no_next_step", "calendar.write_failed", "connection.needs_reconnect",
-    "connection.connected", "connection.disconnected",
+    "connection.connected", "connection.disconnected", "plan.amended",
 )
 
 # Stable export columns: add at the end, never reorder (CRMs parse by position too).

@@ -119,7 +119,7 @@ def create_offer(request: OfferRequest, *, rep: User, store: Store, calendars: C
     starts = request.slots or [slot.start for slot in propose_slots(
         ProposalRequest(prospect=request.prospect, duration_minutes=request.duration_minutes,
                         helpers=request.helpers, step_type=request.step_type,
-                        count=request.count),
+                        count=request.count, allow_outside_hours=request.allow_outside_hours),
         rep=rep, store=store, calendars=calendars, clock=clock, settings=settings).slots]
     if not starts:
         raise SlotTaken("no free time to offer in the search window", field="slots")

@@ -217,12 +217,32 @@ def describe_plan(plan: Plan, names: Mapping[str, str]) -> str:
 
 
 def _describe_step(step: Step, names: Mapping[str, str]) -> str:
-    text = f"{_name(step.who, names)} will {step.what} by {due_label(step.due)}"
+    text = f"{_name(step.who, names)} will {as_predicate(step.what)} by {due_label(step.due)}"
     if step.help_from:
         text += ", with help from " + join_names([_name(p, names) for p in step.help_from])
     if step.done_at is not None:
         text += " (done)"
     return text
+
+
+# Words that open a step ("Send questions", "Review the draft"): lower-cased after "will".
+# Any other capitalised first word is taken for a name the rep typed ("Acme", "Priya").
+_COMMON_FIRST_WORDS = frozenset(
+    word.lower() for label in STEP_TYPES.values() for word in label.split()[:1]) | frozenset(
+    ("ask", "book", "bring", "call", "check", "confirm", "decide", "demo", "draft", "email",
+     "fill", "find", "finish", "get", "give", "have", "introduce", "invite", "join", "look",
+     "make", "meet", "plan", "prepare", "present", "read", "reply", "request", "review",
+     "run", "schedule", "set", "share", "show", "sign", "speak", "start", "submit", "test",
+     "try", "update", "visit", "write"))
+
+
+def as_predicate(what: str) -> str:
+    """The step's text as it reads after "will": "Send questions" -> "send questions",
+    while a name or an acronym keeps its capitals ("SOC 2 report", "Acme signs")."""
+    first, _, rest = what.partition(" ")
+    if first.lower() in _COMMON_FIRST_WORDS and first[:1].isupper() and first[1:].islower():
+        return f"{first.lower()} {rest}".rstrip() if rest else first.lower()
+    return what
 
 
 def _name(key: str, names: Mapping[str, str]) -> str:

@@ -114,6 +114,8 @@ class _Meeting(_Strict):
     duration_minutes: Int = Field(default=30, ge=5, le=480)
     helpers: list[Email] = Field(default_factory=list, max_length=10)
     step_type: StepType = "meeting"
+    # Up to 3 h beyond either side's hours, for when the hours never meet.
+    allow_outside_hours: bool = False
 
 
 class ProposalRequest(_Meeting):
@@ -137,6 +139,7 @@ class BookingRequest(_Strict):
                      AfterValidator(_one_line)] | None = None
     step_type: StepType = "meeting"
     plan: dict[str, Any]
+    allow_outside_hours: bool = False
     idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=200),
                                AfterValidator(_one_line)] | None = None
 
@@ -147,17 +150,20 @@ class StepDone(_Strict):
 
 
 class FollowUpPatch(_Strict):
-    """One change at a time: a new start, a cancellation, or steps marked done."""
+    """One change at a time: a new start, a cancellation, steps marked done, or the plan
+    amended (validated by scheduler.plans, which names the step at fault)."""
 
     start: Instant | None = None
     status: Literal[Status.CANCELLED] | None = None
     steps: list[StepDone] | None = Field(default=None, min_length=1, max_length=10)
+    plan: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> FollowUpPatch:
-        given = [name for name in ("start", "status", "steps") if getattr(self, name) is not None]
+        given = [name for name in ("start", "status", "steps", "plan")
+                 if getattr(self, name) is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of start, status or steps")
+            raise ValueError("give exactly one of start, status, steps or plan")
         return self
 
 
@@ -178,6 +184,7 @@ class OfferRequest(_Strict):
                      AfterValidator(_one_line)] | None = None
     step_type: StepType = "meeting"
     plan: dict[str, Any]
+    allow_outside_hours: bool = False
     slots: list[Instant] | None = Field(default=None, min_length=1, max_length=10)
     count: Int = Field(default=3, ge=1, le=10)
     expires_in_minutes: Int | None = Field(default=None, ge=5, le=60 * 24 * 30)

@@ -32,9 +32,13 @@ def spoken_slot(slot: Interval, timezone: str, *, now: datetime | None = None) -
     return f"{local:%A} the {ordinal(local.day)} at {local:%H:%M}"
 
 
-def spoken_offer(slots: Sequence[Interval], timezone: str, *,
-                 now: datetime | None = None) -> str:
-    """One sentence offering every slot, ready to read aloud to the prospect."""
+def spoken_offer(slots: Sequence[Interval], timezone: str, *, now: datetime | None = None,
+                 reason: str | None = None) -> str:
+    """One sentence offering every slot, ready to read aloud to the prospect. With none,
+    it says why: a calendar that is not full must not be said to be."""
+    if not slots and reason == "no_shared_hours":
+        return ("My working hours and your day don't overlap; could you do a time early or "
+                "late in your day?")
     if not slots:
         return "I don't see a free time in the next few weeks; could you suggest one?"
     phrases = [spoken_slot(slot, timezone, now=now) for slot in slots]

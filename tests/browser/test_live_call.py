@@ -57,14 +57,14 @@ def test_rep_books_a_followup_with_a_three_step_plan(page, sign_in, runtime, rep
     confirmation = page.locator("#booked")
     confirmation.wait_for()
     assert "Tue 24 Nov 08:00" in confirmation.inner_text()
-    assert "local calendar riley@example.com" in confirmation.inner_text()
+    assert "written to your Built-in calendar" in confirmation.inner_text()
     screenshot(page, "live-call-booked")
     with runtime.store.reading() as session:
         [followup] = session.scalars(select(FollowUp)).all()
         assert [s.what for s in followup.steps] == [what for _w, _k, what, _d in PLAN]
         assert [h.email for h in followup.helpers] == ["lee@example.com"]
     [event] = _events(runtime, rep.email)
-    assert "Send the security questionnaire" in event.description
+    assert "will send the security questionnaire by Wed 25 Nov" in event.description
     assert len(_events(runtime, "lee@example.com")) == 1
     assert list(settings.outbox_dir.glob("*.eml"))
     assert "followup.booked" in _kinds(runtime)
@@ -140,9 +140,14 @@ def test_ending_without_a_next_step_is_logged(page, sign_in, runtime, rep):
     _type_prospect(page)
 
     page.click("#no-next-step")
+    page.select_option("#reason", "other")
+    page.fill("#reason-other", "budget frozen until March")
+    page.click("#end-call")
 
     page.locator("#ended").wait_for()
     assert _kinds(runtime) == ["call.no_next_step"]
+    page.goto(page.url.replace("/live", "/log"))
+    assert "budget frozen until March" in page.locator("body").inner_text()
 
 
 def test_a_prospect_named_like_a_script_is_shown_as_text(page, sign_in, runtime, rep,

@@ -80,7 +80,7 @@ def test_prospect_picks_moves_and_cancels_from_the_emailed_link(
     html = mail.get_body(preferencelist=("html",)).get_content()
     link = re.search(r'href="([^"]+/o/[^"]+)"', html).group(1)
     assert link == url_on_screen and link in plain
-    assert PROSPECT_ZONE in plain and "Send the security questionnaire" in plain
+    assert PROSPECT_ZONE in plain and "will send the security questionnaire" in plain
 
     prospect = browser.new_context(timezone_id=BROWSER_ZONE)
     try:

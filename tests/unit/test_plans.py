@@ -187,7 +187,7 @@ def test_three_steps_and_three_helpers_use_commas_then_and():
                       help_from=["sam@example.com", "ola@example.com", "rep"]))
     assert describe_plan(plan, NAMES).splitlines() == [
         "1. Dana (Acme) will send the security questionnaire by Fri 27 Nov",
-        "2. Riley will Send the Proposal by Mon 30 Nov",
+        "2. Riley will send the Proposal by Mon 30 Nov",
         "3. Lee will review pricing by Tue 1 Dec, with help from Sam, Ola and Riley",
     ]
 

@@ -75,7 +75,11 @@ def test_request_and_answer_schemas_come_from_the_pydantic_models():
     assert set(schemas["FollowUpOut"]["required"]) >= {
         "id", "status", "start", "end", "prospect", "helpers", "plan", "events"}
     assert set(schemas["SlotOut"]["properties"]) == {
-        "start", "end", "prospect_local", "rep_local", "spoken"}
+        "start", "end", "prospect_local", "rep_local", "spoken", "outside_hours"}
+    assert "reason" in schemas["ProposalOut"]["properties"]
+    for request in ("ProposalRequest", "BookingRequest", "OfferRequest"):
+        assert schemas[request]["properties"]["allow_outside_hours"]["type"] == "boolean"
+    assert "plan" in schemas["FollowUpPatch"]["properties"]
 
 
 def test_the_documented_plan_step_matches_what_the_plan_parser_reads():

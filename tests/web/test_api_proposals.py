@@ -16,12 +16,13 @@ def test_three_slots_on_different_days_in_the_shape_of_api_md(api, rep):
 
     assert response.status_code == 200
     answer = response.get_json()
-    assert set(answer) == {"proposals", "spoken", "warnings"}
+    assert set(answer) == {"proposals", "spoken", "warnings", "reason"}
+    assert answer["reason"] is None
     assert answer["warnings"] == []
     first = answer["proposals"][0]
     assert first == {"start": "2026-11-23T16:00:00Z", "end": "2026-11-23T16:30:00Z",
                      "prospect_local": "Mon 23 Nov 08:00", "rep_local": "Mon 23 Nov 11:00",
-                     "spoken": "today at 08:00"}
+                     "spoken": "today at 08:00", "outside_hours": None}
     days = [slot["start"][:10] for slot in answer["proposals"]]
     assert days == ["2026-11-23", "2026-11-24", "2026-11-25"]
     assert answer["spoken"] == ("Would today at 08:00, tomorrow at 08:00 or "

@@ -148,11 +148,14 @@ ROUTES: tuple[Route, ...] = (
           FollowUpOut, errors=(401, 404)),
     Route("/followups/{id}", "patch", "change_followup",
           "Exactly one change: `start` reschedules, `status: cancelled` cancels, `steps` "
-          "marks steps done.", FollowUpOut, body=FollowUpPatch,
+          "marks steps done, `plan` amends the plan (unchanged steps stay done).",
+          FollowUpOut,
+          body=FollowUpPatch,
           errors=(*BODY_ERRORS, 404, 409, 503),
           examples=(("reschedule", {"start": "2026-11-25T17:30:00Z"}),
                     ("cancel", {"status": "cancelled"}),
-                    ("steps_done", {"steps": [{"index": 0, "done": True}]}))),
+                    ("steps_done", {"steps": [{"index": 0, "done": True}]}),
+                    ("plan", {"plan": BOOKING_EXAMPLE["plan"]}))),
     Route("/offers", "post", "create_offer_link",
           "Hold slots (the `slots` given, else the best `count`) and email the prospect a "
           "link to pick one; the URL is also returned to paste into chat.", OfferOut,
@@ -202,6 +205,10 @@ def openapi_document() -> dict[str, Any]:
     components = schemas.get("$defs", {})
     booking = components[_name(keys[(BookingRequest, "validation")])]
     booking["properties"]["plan"] = keys[(PlanIn, "validation")]
+    patch = components[_name(keys[(FollowUpPatch, "validation")])]
+    patch["properties"]["plan"] = {"anyOf": [keys[(PlanIn, "validation")], {"type": "null"}],
+                                   "description": "The amended plan, replacing the old one; "
+                                                  "the event and the invite follow."}
 
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:

@@ -75,29 +75,38 @@ class SlotOut(_Out):
     prospect_local: str = Field(description="'Tue 24 Nov 10:00' in the prospect's zone.")
     rep_local: str = Field(description="The same start in the rep's zone.")
     spoken: str = Field(description="'Tuesday the 24th at 10:00', in the prospect's zone.")
+    outside_hours: Literal["rep", "prospect"] | None = Field(
+        default=None, description="Whose hours this slot stretches (by at most 3 h), when "
+                                  "asked with `allow_outside_hours`; null inside everyone's.")
 
     @classmethod
     def from_slot(cls, slot: Interval, *, prospect_timezone: str, rep_timezone: str,
-                  now: datetime | None = None) -> SlotOut:
+                  now: datetime | None = None, outside_hours: str | None = None) -> SlotOut:
         return cls(start=slot.start, end=slot.end,
                    prospect_local=local_label(slot.start, prospect_timezone),
                    rep_local=local_label(slot.start, rep_timezone),
-                   spoken=spoken_slot(slot, prospect_timezone, now=now))
+                   spoken=spoken_slot(slot, prospect_timezone, now=now),
+                   outside_hours=outside_hours)
 
 
 class ProposalOut(_Out):
     proposals: list[SlotOut]
     spoken: str = Field(description="One sentence offering every slot, to read aloud.")
     warnings: list[str] = Field(description="Calendars that could not be read, and so on.")
+    reason: Literal["no_shared_hours"] | None = Field(
+        default=None, description="`no_shared_hours` when the rep's hours and the prospect's "
+                                  "daytime never meet in the window; else null.")
 
     @classmethod
     def from_domain(cls, proposal: Proposal) -> ProposalOut:
         zones = {"prospect_timezone": proposal.prospect_timezone,
                  "rep_timezone": proposal.rep_timezone, "now": proposal.made_at}
-        return cls(proposals=[SlotOut.from_slot(slot, **zones) for slot in proposal.slots],
+        sides = proposal.outside_hours or (None,) * len(proposal.slots)
+        return cls(proposals=[SlotOut.from_slot(slot, outside_hours=side, **zones)
+                              for slot, side in zip(proposal.slots, sides, strict=True)],
                    spoken=spoken_offer(proposal.slots, proposal.prospect_timezone,
-                                       now=proposal.made_at),
-                   warnings=list(proposal.warnings))
+                                       now=proposal.made_at, reason=proposal.reason),
+                   warnings=list(proposal.warnings), reason=proposal.reason)
 
 
 # Follow-ups

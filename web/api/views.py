@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from scheduler.amendments import amend_plan
 from scheduler.booking import (
     book_followup,
     cancel_followup,
@@ -127,6 +128,9 @@ def change_followup(followup_id: str):
     if patch.start is not None:
         followup = reschedule_followup(followup_id, patch.start, actor="rep", rep_id=g.rep.id,
                                        **deps())
+    elif patch.plan is not None:
+        followup = amend_plan(followup_id, patch.plan, actor="rep", rep_id=g.rep.id,
+                              **deps("store", "calendars", "clock", "jobs"))
     elif patch.status == Status.CANCELLED:
         followup = cancel_followup(followup_id, actor="rep", rep_id=g.rep.id,
                                    **deps("store", "calendars", "clock", "jobs"))
