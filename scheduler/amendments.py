@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from scheduler import outbox
-from scheduler.booking import LIVE_STATUSES, Jobs, _owned, get_followup_or_raise, step_row
+from scheduler.booking import Jobs, _owned, get_followup_or_raise, step_row
 from scheduler.calendars import Calendars
 from scheduler.clock import Clock
 from scheduler.errors import Conflict
+from scheduler.lifecycle import LIVE
 from scheduler.log import append
 from scheduler.plans import parse_plan
 from scheduler.store import Store
@@ -33,7 +34,7 @@ def amend_plan(followup_id: str, plan: Mapping[str, Any], *, actor: str, rep_id:
 
     def amend(session: Session) -> FollowUp:
         followup = _owned(session, followup_id, rep_id)
-        if followup.status not in LIVE_STATUSES:
+        if followup.status not in LIVE:
             raise Conflict(f"the follow-up is {followup.status}", field="status")
         done = {_key(step): step.done_at for step in followup.steps if step.done_at}
         before = len(followup.steps)

@@ -24,7 +24,7 @@ from scheduler.availability import (
     _segments,
     _Span,
     _us,
-    _zone,
+    canonical_zone,
     free_slots,
 )
 
@@ -84,7 +84,7 @@ def outside_hours_slots(people: Sequence[Person], *, window: Interval, rules: Sl
 
     candidates = merge(side("rep", team, prospect), side("prospect", prospect, team),
                        key=lambda option: option.slot.start)
-    return _nearest_per_day(candidates, count, _zone(prospect_hours.timezone, "timezone"))
+    return _nearest_per_day(candidates, count, canonical_zone(prospect_hours.timezone, "timezone"))
 
 
 def _nearest_per_day(candidates: Iterator[OutsideSlot], count: int, zone) -> list[OutsideSlot]:
