@@ -27,6 +27,7 @@ from scheduler.lifecycle import Status
 from scheduler.log import LogRecord
 from scheduler.offers import SentOffer, open_slots
 from scheduler.outbox import InviteDelivery
+from scheduler.preferences import Preferences, availability_dict
 from scheduler.requests import Email, NoNextStep
 from scheduler.spoken import local_label, spoken_offer, spoken_slot
 from scheduler.store.models import FollowUp, Step
@@ -233,6 +234,38 @@ class NoNextStepOut(_Out):
         return cls(kind="call.no_next_step", reason=request.reason,
                    prospect=ProspectOut(name=p.name, email=p.email, timezone=p.timezone,
                                         company=p.company))
+
+
+# The rep's availability
+
+LocalRangeOut = Annotated[list[str], Field(min_length=2, max_length=2,
+                                           description='["HH:MM", "HH:MM"]; "24:00" ends a day.')]
+
+
+class WorkingHoursOut(_Out):
+    timezone: str
+    weekly: dict[str, list[LocalRangeOut]] = Field(
+        description="Weekday (0 = Monday .. 6 = Sunday) -> ranges; a missing day is off.")
+    overrides: dict[str, list[LocalRangeOut]] = Field(
+        description="Date (`2026-12-24`) -> the ranges replacing that day's; [] is a day off.")
+
+
+class AvailabilityOut(_Out):
+    timezone: str
+    working_hours: WorkingHoursOut
+    buffer_before_minutes: int
+    buffer_after_minutes: int
+    min_notice_minutes: int
+    default_duration_minutes: int = Field(description="The length of a meeting when a "
+                                                      "request leaves `duration_minutes` out.")
+    prospect_daytime: list[LocalRangeOut] = Field(
+        description="The prospect's weekday hours, in their zone, that slots must fit.")
+    video_link: str | None = Field(description="Where meetings happen when the calendar "
+                                               "makes no Meet or Teams link.")
+
+    @classmethod
+    def from_domain(cls, preferences: Preferences) -> AvailabilityOut:
+        return cls.model_validate(availability_dict(preferences))
 
 
 # Prospects
