@@ -86,6 +86,11 @@ class Calendars:
         description = self.providers.get(self.sources([rep])[rep.email].provider)
         return description is not None and description.sends_own_invites
 
+    def makes_video_meetings(self, source: Source) -> bool:
+        """Whether the booking calendar makes a video meeting (Meet, Teams) for an event."""
+        description = self.providers.get(source.provider)
+        return description is not None and description.video_meetings
+
     # Reading
 
     def busy(self, people: Sequence[User], window: Interval) -> BusyReport:
