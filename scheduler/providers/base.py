@@ -247,7 +247,8 @@ class ProviderDescription:
     oauth: OAuthFlow | None = None
     push: PushChannel | None = None
     limits: Limits = Limits()
-    video_meetings: bool = False  # makes a video meeting for an event (Meet, Teams) on request
+    # The video meeting it makes for an event on request ("Google Meet"), or None.
+    video_meetings: str | None = None
 
 
 class ProviderRegistry:

@@ -452,4 +452,4 @@ def _build(credentials: dict[str, Any], settings: Settings,
 DESCRIPTION = ProviderDescription(
     name=GoogleCalendar.name, label="Google Calendar", sends_own_invites=True,  # sendUpdates
     reads_colleagues=True, build=_build, oauth=GoogleOAuth(), push=GoogleWatch(),
-    limits=Limits(busy_calendars=FREEBUSY_CALENDARS), video_meetings=True)
+    limits=Limits(busy_calendars=FREEBUSY_CALENDARS), video_meetings="Google Meet")

@@ -415,4 +415,4 @@ DESCRIPTION = ProviderDescription(
     name=OutlookCalendar.name, label="Outlook / Microsoft 365",
     sends_own_invites=True,  # Exchange sends the invitations
     reads_colleagues=True, build=_build, oauth=MicrosoftOAuth(), push=GraphSubscriptions(),
-    video_meetings=True)
+    video_meetings="Microsoft Teams")

@@ -23,6 +23,7 @@ from pydantic import (
 
 from scheduler.availability import Interval
 from scheduler.booking import Proposal
+from scheduler.events import video_link
 from scheduler.lifecycle import Status
 from scheduler.log import LogRecord
 from scheduler.offers import SentOffer, open_slots
@@ -183,6 +184,9 @@ class FollowUpOut(_Out):
                                    description="The prospect's page to reschedule or cancel.")
     invite: InviteOut | None = Field(default=None, description=(
         "Delivery of our invite email; null when the rep's calendar sends the invites."))
+    video_link: str | None = Field(default=None, description=(
+        "Where the meeting happens: the Meet or Teams link the calendar made, else the "
+        "rep's own video link; null when there is neither."))
 
     @classmethod
     def from_domain(cls, followup: FollowUp, *, manage_url: str | None = None,
@@ -198,7 +202,7 @@ class FollowUpOut(_Out):
             events=[EventOut(provider=e.provider, calendar_id=e.calendar_id,
                              event_id=e.event_id) for e in followup.events],
             created_at=followup.created_at, updated_at=followup.updated_at,
-            manage_url=manage_url,
+            manage_url=manage_url, video_link=video_link(followup),
             invite=None if invite is None else InviteOut(
                 status=invite.status, attempts=invite.attempts, last_error=invite.last_error,
                 message=invite.note))
