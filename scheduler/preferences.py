@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from scheduler.availability import Interval, LocalRange, SlotRules, WorkingHours, merge
+from scheduler.calendars import Calendars
+from scheduler.clock import Clock
 from scheduler.errors import InvalidInput, NotFound
 from scheduler.requests import AvailabilityRequest
 from scheduler.settings import Settings
@@ -189,3 +191,33 @@ def by_day(intervals: Iterable[Interval], timezone: str) -> Mapping[date, list[I
     for interval in intervals:
         days.setdefault(interval.start.astimezone(zone).date(), []).append(interval)
     return days
+
+
+@dataclass(frozen=True)
+class WeekPreview:
+    """Next week's free time of one rep, day by day in their zone, and calendars that
+    could not be read (their time then looks free)."""
+
+    timezone: str
+    days: list[tuple[date, list[Interval]]]
+    warnings: list[str]
+
+
+def preview_next_week(rep: User, *, calendars: Calendars, clock: Clock,
+                      settings: Settings) -> WeekPreview:
+    """What the rep's settings leave free next week: working hours minus busy time and
+    buffers, so a change on /settings shows its effect before any prospect sees it."""
+    mine = preferences_of(rep, settings)
+    zone = ZoneInfo(mine.timezone)
+    monday, after = next_week(clock.now(), mine.timezone)
+    window = Interval(datetime.combine(monday, time(0), zone).astimezone(UTC),
+                      datetime.combine(after, time(0), zone).astimezone(UTC))
+    report = calendars.busy([rep], window)
+    free = by_day(free_time(mine.working_hours, report.busy.get(rep.email, []), window,
+                            before=mine.buffer_before, after=mine.buffer_after),
+                  mine.timezone)
+    days = [(day, free.get(day, [])) for day in
+            (monday + timedelta(days=n) for n in range(7))]
+    warnings = [f"Could not read the calendar of {email}: {message}"
+                for email, message in sorted(report.errors.items())]
+    return WeekPreview(timezone=mine.timezone, days=days, warnings=warnings)
