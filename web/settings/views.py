@@ -16,7 +16,7 @@ from scheduler.accounts import (
     list_api_tokens,
     revoke_api_tokens,
 )
-from scheduler.errors import SchedulerError
+from scheduler.errors import InvalidInput
 from scheduler.preferences import (
     availability_dict,
     preferences_of,
@@ -57,8 +57,8 @@ def clock(instant, timezone: str) -> str:
     return instant.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
 
 
-@bp.errorhandler(SchedulerError)
-def scheduler_error(error: SchedulerError):
+@bp.errorhandler(InvalidInput)
+def invalid_input(error: InvalidInput):
     """The availability form again, what was typed kept, the problem named next to it."""
     return _page(status=422, problem={"field": error.field or "", "message": error.message})
 
