@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from scheduler.clock import Clock, iso_utc
+from scheduler.events import display_names, plan_of
 from scheduler.lifecycle import LIVE, Status
 from scheduler.log import LogRecord, about_prospect, prospect_matches
 from scheduler.outbox import InviteDelivery, invite_deliveries
-from scheduler.events import display_names, plan_of
 from scheduler.plans import due_label, step_sentences
 from scheduler.store import Store
 from scheduler.store.models import FollowUp, LogEntry, Prospect, Step, User
