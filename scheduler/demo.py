@@ -24,6 +24,7 @@ from scheduler.booking import (
 )
 from scheduler.clock import FixedClock
 from scheduler.errors import Conflict, InvalidInput
+from scheduler.jobs import ManualJobs
 from scheduler.providers.base import Attendee, EventChange, EventRef
 from scheduler.providers.local import LocalCalendar
 from scheduler.requests import BookingRequest, NoNextStep, ProspectIn
@@ -94,7 +95,9 @@ def seed_history(runtime: Nextstep) -> None:
     day = timedelta(days=1)
 
     def at(when: datetime) -> dict:
-        return {**runtime.deps(), "clock": FixedClock(when)}
+        # The worker delivers what the history queued once the app runs (jobs come later).
+        return {"store": store, "calendars": runtime.calendars, "settings": runtime.settings,
+                "jobs": ManualJobs(), "clock": FixedClock(when)}
 
     def book(prospect: ProspectIn, booked_at: datetime, meeting_day: datetime, title: str,
              steps: list[tuple[str, str, datetime]]) -> FollowUp:
