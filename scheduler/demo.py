@@ -103,7 +103,7 @@ def seed_history(runtime: Nextstep) -> None:
              steps: list[tuple[str, str, datetime]]) -> FollowUp:
         request = {"prospect": prospect.model_dump(), "title": title, "duration_minutes": 30,
                    "step_type": "proposal_review",
-                   "plan": {"steps": [{"who": who, "what": what, "due": due.date().isoformat()}
+                   "plan": {"steps": [{"who": who, "what": what, "due": _rep_day(due)}
                                       for who, what, due in steps]}}
         for start in _working_slots(meeting_day, REP[2]):
             try:
@@ -148,6 +148,10 @@ def seed_history(runtime: Nextstep) -> None:
                                                               timezone=zone), reason=reason),
                                rep=rep, store=store, clock=FixedClock(now - 4 * day))
     flag_stalled_steps(store=store, clock=runtime.clock)
+
+
+def _rep_day(instant: datetime) -> str:
+    return instant.astimezone(ZoneInfo(REP[2])).date().isoformat()
 
 
 def _working_slots(day: datetime, zone: str) -> list[datetime]:
