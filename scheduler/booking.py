@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler import outbox
+from scheduler.access import Viewer
 from scheduler.availability import (
     Interval,
     Person,
@@ -455,7 +456,7 @@ def release_reservations(session: Session, followup_id: str) -> None:
 def get_followup(store: Store, followup_id: str, *, rep_id: int | None = None) -> FollowUp | None:
     with store.reading() as session:
         followup = session.get(FollowUp, followup_id)
-        if followup is None or (rep_id is not None and followup.rep_id != rep_id):
+        if followup is None or not Viewer.for_rep_id(rep_id).may_see(followup.rep_id):
             return None
         return followup
 
@@ -503,7 +504,7 @@ def guess_prospect_timezone(store: Store, email: str, *, rep_id: int) -> str | N
 
 def _owned(session: Session, followup_id: str, rep_id: int | None) -> FollowUp:
     followup = session.get(FollowUp, followup_id)
-    if followup is None or (rep_id is not None and followup.rep_id != rep_id):
+    if followup is None or not Viewer.for_rep_id(rep_id).may_see(followup.rep_id):
         raise NotFound("no such follow-up", field="id")
     return followup
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
 
+from scheduler.access import Viewer
 from scheduler.accounts import get_user_by_email
 from scheduler.calendars import Calendars
 from scheduler.clock import Clock
@@ -52,7 +53,7 @@ def connections_of(store: Store, user_id: int) -> list[Connection]:
 def get_connection_or_raise(store: Store, connection_id: int, *, user_id: int) -> Connection:
     with store.reading() as session:
         connection = session.get(Connection, connection_id)
-    if connection is None or connection.user_id != user_id:
+    if connection is None or not Viewer.rep(user_id).may_see(connection.user_id):
         raise NotFound("no such connection", field="connection")
     return connection
 
@@ -132,7 +133,7 @@ def choose_calendars(connection_id: int, *, user_id: int, busy: list[str], booki
         busy.insert(0, booking)
     with store.transaction() as session:
         connection = session.get(Connection, connection_id)
-        if connection is None or connection.user_id != user_id:
+        if connection is None or not Viewer.rep(user_id).may_see(connection.user_id):
             raise NotFound("no such connection", field="connection")
         most = calendars.providers.get_or_raise(connection.provider).limits.busy_calendars
         if len(busy) > most:
