@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from scheduler import outbox
+from scheduler.access import Viewer
 from scheduler.booking import Jobs, _owned, get_followup_or_raise, step_row
 from scheduler.calendars import Calendars
 from scheduler.clock import Clock
@@ -22,18 +23,18 @@ from scheduler.store import Store
 from scheduler.store.models import FollowUp, Step
 
 
-def amend_plan(followup_id: str, plan: Mapping[str, Any], *, actor: str, rep_id: int | None,
+def amend_plan(followup_id: str, plan: Mapping[str, Any], *, actor: str, viewer: Viewer,
                store: Store, calendars: Calendars, clock: Clock, jobs: Jobs) -> FollowUp:
     """Replace the plan of a live follow-up. A step that stays as it was (who, what, kind,
     by when) keeps its done mark; attendees get the updated event."""
     now = clock.now()
-    current = get_followup_or_raise(store, followup_id, rep_id=rep_id)
+    current = get_followup_or_raise(store, followup_id, viewer=viewer)
     today = now.astimezone(ZoneInfo(current.rep.timezone)).date()
     parsed = parse_plan(plan, today=today)
     invite = not calendars.sends_own_invites(current.rep)
 
     def amend(session: Session) -> FollowUp:
-        followup = _owned(session, followup_id, rep_id)
+        followup = _owned(session, followup_id, viewer)
         if followup.status not in LIVE:
             raise Conflict(f"the follow-up is {followup.status}", field="status")
         done = {_key(step): step.done_at for step in followup.steps if step.done_at}

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler import outbox
-from scheduler.access import Viewer
+from scheduler.access import SYSTEM, Viewer
 from scheduler.availability import (
     Interval,
     Person,
@@ -338,11 +338,11 @@ def step_row(followup_id: str, position: int, step) -> Step:
 # Changing a booking
 
 def reschedule_followup(followup_id: str, start: datetime, *, actor: str,
-                        rep_id: int | None, store: Store, calendars: Calendars, clock: Clock,
+                        viewer: Viewer, store: Store, calendars: Calendars, clock: Clock,
                         settings: Settings, jobs: Jobs) -> FollowUp:
     """Move a live follow-up to a new free time; attendees get an updated invite."""
     now = clock.now()
-    current = get_followup_or_raise(store, followup_id, rep_id=rep_id)
+    current = get_followup_or_raise(store, followup_id, viewer=viewer)
     transition(current.status, Change.RESCHEDULE)  # refused unless live
     start = start.astimezone(ZoneInfo("UTC"))
     if start < now:
@@ -388,16 +388,16 @@ def reschedule_followup(followup_id: str, start: datetime, *, actor: str,
     return followup
 
 
-def cancel_followup(followup_id: str, *, actor: str, rep_id: int | None, store: Store,
+def cancel_followup(followup_id: str, *, actor: str, viewer: Viewer, store: Store,
                     calendars: Calendars, clock: Clock, jobs: Jobs,
                     reason: str = "") -> FollowUp:
     """Cancel, free everyone's time, and send the cancellation. Cancelling twice is a no-op."""
     now = clock.now()
     invite = not calendars.sends_own_invites(
-        get_followup_or_raise(store, followup_id, rep_id=rep_id).rep)
+        get_followup_or_raise(store, followup_id, viewer=viewer).rep)
 
     def cancel(session: Session) -> FollowUp:
-        followup = _owned(session, followup_id, rep_id)
+        followup = _owned(session, followup_id, viewer)
         step = transition(followup.status, Change.CANCEL)
         if step.log_kind is None:  # cancelled already
             return followup
@@ -414,12 +414,12 @@ def cancel_followup(followup_id: str, *, actor: str, rep_id: int | None, store: 
     return get_followup_or_raise(store, followup.id)
 
 
-def mark_steps_done(followup_id: str, changes: Sequence[tuple[int, bool]], *, rep_id: int,
+def mark_steps_done(followup_id: str, changes: Sequence[tuple[int, bool]], *, viewer: Viewer,
                     store: Store, clock: Clock) -> FollowUp:
     now = clock.now()
 
     def mark(session: Session) -> None:
-        followup = _owned(session, followup_id, rep_id)
+        followup = _owned(session, followup_id, viewer)
         steps = {step.position: step for step in followup.steps}
         for number, (index, done) in enumerate(changes):
             step = steps.get(index)
@@ -453,17 +453,18 @@ def release_reservations(session: Session, followup_id: str) -> None:
 
 # Reading
 
-def get_followup(store: Store, followup_id: str, *, rep_id: int | None = None) -> FollowUp | None:
+def get_followup(store: Store, followup_id: str, *,
+                 viewer: Viewer = SYSTEM) -> FollowUp | None:
     with store.reading() as session:
         followup = session.get(FollowUp, followup_id)
-        if followup is None or not Viewer.for_rep_id(rep_id).may_see(followup.rep_id):
+        if followup is None or not viewer.may_see(followup.rep_id):
             return None
         return followup
 
 
 def get_followup_or_raise(store: Store, followup_id: str, *,
-                          rep_id: int | None = None) -> FollowUp:
-    followup = get_followup(store, followup_id, rep_id=rep_id)
+                          viewer: Viewer = SYSTEM) -> FollowUp:
+    followup = get_followup(store, followup_id, viewer=viewer)
     if followup is None:
         raise NotFound("no such follow-up", field="id")
     return followup
@@ -502,9 +503,9 @@ def guess_prospect_timezone(store: Store, email: str, *, rep_id: int) -> str | N
             .limit(1))
 
 
-def _owned(session: Session, followup_id: str, rep_id: int | None) -> FollowUp:
+def _owned(session: Session, followup_id: str, viewer: Viewer) -> FollowUp:
     followup = session.get(FollowUp, followup_id)
-    if followup is None or not Viewer.for_rep_id(rep_id).may_see(followup.rep_id):
+    if followup is None or not viewer.may_see(followup.rep_id):
         raise NotFound("no such follow-up", field="id")
     return followup
 

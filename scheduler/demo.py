@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from scheduler.access import Viewer
 from scheduler.accounts import add_user, create_api_token, get_user_by_email, set_password
 from scheduler.booking import (
     book_followup,
@@ -118,14 +119,14 @@ def seed_history(runtime: Nextstep) -> None:
     held = book(dana, now - 12 * day, now - 7 * day, "Security review with Acme",
                 [("prospect", "send the security questionnaire", now - 5 * day),
                  ("rep", "send the proposal", now - 3 * day)])
-    mark_steps_done(held.id, [(0, True)], rep_id=rep.id, store=store,
+    mark_steps_done(held.id, [(0, True)], viewer=Viewer.rep(rep.id), store=store,
                     clock=FixedClock(now - 5 * day))
     # Moved once, and a step due today.
     moved = book(kenji, now - 11 * day, now - 6 * day, "Pricing walkthrough with Hikari",
                  [("rep", "share the pricing sheet", now)])
     for start in _working_slots(now - 4 * day, REP[2]):
         try:
-            reschedule_followup(moved.id, start, actor="rep", rep_id=rep.id,
+            reschedule_followup(moved.id, start, actor="rep", viewer=Viewer.rep(rep.id),
                                 **at(now - 8 * day))
             break
         except (Conflict, InvalidInput):

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from scheduler.access import PROSPECT
 from scheduler.availability import Interval
 from scheduler.booking import (
     Jobs,
@@ -258,7 +259,7 @@ def reschedule_by_prospect(followup_id: str, start: datetime, *, store: Store,
                                      settings=settings, count=RESCHEDULE_CHECKED)
         if all(slot.start != start for slot in allowed):
             raise InvalidInput("that time is no longer offered; pick another", field="start")
-    return reschedule_followup(followup_id, start, actor="prospect", rep_id=None, store=store,
+    return reschedule_followup(followup_id, start, actor="prospect", viewer=PROSPECT, store=store,
                                calendars=calendars, clock=clock, settings=settings, jobs=jobs)
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from scheduler.access import Viewer
 from scheduler.booking import book_followup, cancel_followup, get_followup, reschedule_followup
 from scheduler.errors import InvalidInput, InvalidPlan, SlotTaken
 from scheduler.providers.local import LocalCalendar
@@ -135,7 +136,7 @@ def test_rescheduling_moves_event_and_reservations_and_bumps_the_sequence(runtim
     runtime.tick()
     later = TUESDAY_3PM + timedelta(days=1)
 
-    moved = reschedule_followup(followup.id, later, actor="rep", rep_id=rep.id,
+    moved = reschedule_followup(followup.id, later, actor="rep", viewer=Viewer.rep(rep.id),
                                 **runtime.deps())
     runtime.tick()
 
@@ -154,7 +155,7 @@ def test_rescheduling_by_fifteen_minutes_may_overlap_its_own_old_time(runtime, r
     runtime.tick()
 
     moved = reschedule_followup(followup.id, TUESDAY_3PM + timedelta(minutes=15),
-                                actor="rep", rep_id=rep.id, **runtime.deps())
+                                actor="rep", viewer=Viewer.rep(rep.id), **runtime.deps())
 
     assert moved.start == TUESDAY_3PM + timedelta(minutes=15)
 
@@ -166,7 +167,7 @@ def test_rescheduling_onto_a_busy_time_is_refused_and_changes_nothing(runtime, r
                                           busy_start + timedelta(hours=1))
 
     with pytest.raises(SlotTaken):
-        reschedule_followup(followup.id, busy_start, actor="rep", rep_id=rep.id,
+        reschedule_followup(followup.id, busy_start, actor="rep", viewer=Viewer.rep(rep.id),
                             **runtime.deps())
 
     assert get_followup(runtime.store, followup.id).start == TUESDAY_3PM
@@ -176,7 +177,7 @@ def test_cancelling_frees_the_time_and_removes_the_event(runtime, rep):
     followup = book_followup(booking(TUESDAY_3PM), rep=rep, **runtime.deps()).followup
     runtime.tick()
 
-    cancelled = cancel_followup(followup.id, actor="rep", rep_id=rep.id,
+    cancelled = cancel_followup(followup.id, actor="rep", viewer=Viewer.rep(rep.id),
                                 calendars=runtime.calendars, store=runtime.store,
                                 clock=runtime.clock, jobs=runtime.jobs)
     runtime.tick()
@@ -193,4 +194,4 @@ def test_another_reps_followup_is_not_found(runtime, rep, make_rep):
     other = make_rep("ola@example.com")
     followup = book_followup(booking(TUESDAY_3PM), rep=rep, **runtime.deps()).followup
 
-    assert get_followup(runtime.store, followup.id, rep_id=other.id) is None
+    assert get_followup(runtime.store, followup.id, viewer=Viewer.rep(other.id)) is None

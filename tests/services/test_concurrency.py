@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from scheduler.access import Viewer
 from scheduler.accounts import add_user
 from scheduler.booking import book_followup
 from scheduler.errors import SlotTaken
@@ -90,8 +91,8 @@ def test_rescheduling_and_cancelling_work_on_postgresql(pg_runtime):
     followup = book_followup(booking(TUESDAY_3PM), rep=rep, **pg_runtime.deps()).followup
 
     moved = reschedule_followup(followup.id, TUESDAY_3PM + timedelta(minutes=15), actor="rep",
-                                rep_id=rep.id, **pg_runtime.deps())
-    cancelled = cancel_followup(followup.id, actor="rep", rep_id=rep.id,
+                                viewer=Viewer.rep(rep.id), **pg_runtime.deps())
+    cancelled = cancel_followup(followup.id, actor="rep", viewer=Viewer.rep(rep.id),
                                 store=pg_runtime.store, calendars=pg_runtime.calendars,
                                 clock=pg_runtime.clock, jobs=pg_runtime.jobs)
 

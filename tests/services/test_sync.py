@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from scheduler.access import Viewer
 from scheduler.booking import book_followup, get_followup
 from scheduler.providers.base import EventRef
 from scheduler.providers.local import LocalCalendar
@@ -125,7 +126,7 @@ def test_a_step_past_due_is_flagged_stalled_once(runtime, booked):
 def test_a_done_step_never_stalls(runtime, booked):
     from scheduler.booking import mark_steps_done
 
-    mark_steps_done(booked.id, [(0, True)], rep_id=booked.rep_id, store=runtime.store,
+    mark_steps_done(booked.id, [(0, True)], viewer=Viewer.rep(booked.rep_id), store=runtime.store,
                     clock=runtime.clock)
     runtime.clock.advance(timedelta(days=5))
 

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 import pytest
 
 from scheduler import log
+from scheduler.access import Viewer
 from scheduler.booking import (
     book_followup,
     cancel_followup,
@@ -93,7 +94,7 @@ def steps(*rows: tuple[str, str, str]) -> dict:
 
 def cancel(runtime, rep, followup) -> None:
     deps = {k: v for k, v in runtime.deps().items() if k != "settings"}
-    cancel_followup(followup.id, actor="rep", rep_id=rep.id, **deps)
+    cancel_followup(followup.id, actor="rep", viewer=Viewer.rep(rep.id), **deps)
 
 
 def end_call(runtime, rep, prospect: dict, reason: str) -> None:
@@ -157,7 +158,7 @@ def test_prospect_filter_matches_part_of_the_email_or_name_in_any_case(signed_in
                                                                        rep):
     dana = book(runtime, rep, prospect=DANA)
     book(runtime, rep, TUESDAY_3PM + timedelta(days=1), prospect=BEN)
-    mark_steps_done(dana.id, [(1, True)], rep_id=rep.id, store=runtime.store,
+    mark_steps_done(dana.id, [(1, True)], viewer=Viewer.rep(rep.id), store=runtime.store,
                     clock=runtime.clock)
     end_call(runtime, rep, OLIVIA, "went with a competitor")
 
@@ -251,7 +252,8 @@ def test_steps_due_are_oldest_first_naming_who_owes_them(signed_in, runtime, rep
          "Mark done"),
     ]
 
-    mark_steps_done(first.id, [(1, True)], rep_id=rep.id, store=runtime.store, clock=clock)
+    mark_steps_done(first.id, [(1, True)], viewer=Viewer.rep(rep.id), store=runtime.store,
+                    clock=clock)
     assert [row[2].split(" will ")[1] for row in sections(signed_in.get("/log"))["due"]] == [
         "send the proposal by Tue 24 Nov", "check the SSO set-up by Tue 24 Nov",
         "sign the NDA by Wed 25 Nov"]

@@ -50,7 +50,7 @@ from web.api.schemas import (
     TimezoneGuessOut,
     TimezoneQuery,
 )
-from web.auth.session import token_required
+from web.auth.session import current_viewer, token_required
 from web.errors import NotJSON, parse
 from web.outage import RETRY_AFTER_SECONDS, is_outage
 from web.runtime import deps, runtime
@@ -121,25 +121,26 @@ def create_followup():
 @bp.get("/followups/<followup_id>")
 @token_required
 def show_followup(followup_id: str):
-    return render(get_followup_or_raise(runtime().store, followup_id, rep_id=g.rep.id))
+    return render(get_followup_or_raise(runtime().store, followup_id, viewer=current_viewer()))
 
 
 @bp.patch("/followups/<followup_id>")
 @token_required
 def change_followup(followup_id: str):
     patch = json_body(FollowUpPatch)
+    viewer = current_viewer()
     if patch.start is not None:
-        followup = reschedule_followup(followup_id, patch.start, actor="rep", rep_id=g.rep.id,
+        followup = reschedule_followup(followup_id, patch.start, actor="rep", viewer=viewer,
                                        **deps())
     elif patch.plan is not None:
-        followup = amend_plan(followup_id, patch.plan, actor="rep", rep_id=g.rep.id,
+        followup = amend_plan(followup_id, patch.plan, actor="rep", viewer=viewer,
                               **deps("store", "calendars", "clock", "jobs"))
     elif patch.status == Status.CANCELLED:
-        followup = cancel_followup(followup_id, actor="rep", rep_id=g.rep.id,
+        followup = cancel_followup(followup_id, actor="rep", viewer=viewer,
                                    **deps("store", "calendars", "clock", "jobs"))
     else:
         followup = mark_steps_done(followup_id, [(s.index, s.done) for s in patch.steps or ()],
-                                   rep_id=g.rep.id, **deps("store", "clock"))
+                                   viewer=viewer, **deps("store", "clock"))
     return render(followup)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import g, request
-from flask_login import UserMixin
+from flask_login import UserMixin, current_user
 
+from scheduler.access import Viewer
 from scheduler.accounts import authenticate_token, get_user
 from scheduler.errors import Unauthorized
 from scheduler.store.models import User
@@ -44,3 +45,10 @@ def token_required(view):
         g.rep = user
         return view(*args, **kwargs)
     return wrapper
+
+
+def current_viewer() -> Viewer:
+    """Who is asking: the API token's rep, else the signed-in rep. Views pass this to the
+    services and never compare rep ids themselves."""
+    rep = g.get("rep") or current_user.user
+    return Viewer.rep(rep.id)

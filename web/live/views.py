@@ -27,6 +27,7 @@ from scheduler.plans import STEP_TYPES, describe_plan
 from scheduler.spoken import local_label
 from scheduler.store.models import FollowUp
 from web.api.schemas import ProposalOut
+from web.auth.session import current_viewer
 from web.errors import InvalidRequest, status_for, validation_body
 from web.live import bp, forms
 from web.runtime import deps, runtime
@@ -104,7 +105,7 @@ def book():
     followup_id = forms.followup_id(request.form)
     if followup_id:
         followup = amend_plan(followup_id, forms.plan(request.form), actor="rep",
-                              rep_id=current_user.user.id,
+                              viewer=current_viewer(),
                               **deps("store", "calendars", "clock", "jobs"))
         return _booked(followup, created=True, amended=True)
     booked = book_followup(forms.booking_request(request.form), rep=current_user.user,

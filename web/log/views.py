@@ -11,6 +11,7 @@ from scheduler.booking import mark_steps_done
 from scheduler.log import KINDS, export_csv, recent_entries
 from scheduler.overview import ReadableColumns, follow_through
 from scheduler.requests import Name
+from web.auth.session import current_viewer
 from web.log import bp
 from web.runtime import deps, runtime
 
@@ -88,6 +89,6 @@ def export():
 @login_required
 def mark_done(followup_id: str, index: int):
     """The "mark done" button beside each step; back to the log where it was pressed."""
-    mark_steps_done(followup_id, [(index, True)], rep_id=current_user.user.id,
+    mark_steps_done(followup_id, [(index, True)], viewer=current_viewer(),
                     **deps("store", "clock"))
     return redirect(url_for("log.index", **request.args), code=303)

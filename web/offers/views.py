@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from flask import Response, redirect, render_template, request, url_for
 
+from scheduler.access import PROSPECT
 from scheduler.availability import Interval
 from scheduler.booking import cancel_followup, get_followup_or_raise
 from scheduler.errors import InvalidInput, SchedulerError
@@ -99,7 +100,7 @@ def reschedule(token: str):
 @public
 def cancel(token: str):
     followup = _followup(token)
-    cancel_followup(followup.id, actor="prospect", rep_id=None,
+    cancel_followup(followup.id, actor="prospect", viewer=PROSPECT,
                     **deps("store", "calendars", "clock", "jobs"), reason="by the prospect")
     return redirect(url_for("offers.followup", token=token), 303)
 
