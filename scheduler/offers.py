@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from scheduler.access import PROSPECT
+from scheduler.access import PROSPECT, Viewer
 from scheduler.availability import Interval
 from scheduler.booking import (
     Jobs,
@@ -267,7 +267,7 @@ def withdraw_offer(offer_id: str, *, rep_id: int, store: Store, clock: Clock) ->
     now = clock.now()
     with store.transaction() as session:
         offer = session.get(Offer, offer_id, with_for_update={"of": Offer})
-        if offer is None or offer.rep_id != rep_id:
+        if offer is None or not Viewer.rep(rep_id).may_see(offer.rep_id):
             raise NotFound("no such offer", field="id")
         if offer.status == "open":
             offer.status = "withdrawn"
