@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from scheduler import outbox
 from scheduler.availability import Interval
 from scheduler.booking import (
     Jobs,
@@ -218,6 +219,7 @@ def accept_offer(token: str, start: datetime, *, store: Store, calendars: Calend
                                    invite=invite, offer_id=offer.id)
         append(session, "offer.accepted", at=now, rep_id=offer.rep_id, followup_id=followup.id,
                offer_id=offer.id, start=iso_utc(chosen.start))
+        outbox.enqueue_rep_notice(session, followup, what="picked", now=now)
         return followup
 
     try:

@@ -10,16 +10,18 @@ from flask import Response, redirect, render_template, request, url_for
 
 from scheduler.availability import Interval
 from scheduler.booking import cancel_followup, get_followup_or_raise
-from scheduler.errors import InvalidInput, SchedulerError
+from scheduler.errors import InvalidInput, OfferUsed, SchedulerError
 from scheduler.events import followup_event
 from scheduler.invites import build_ics
 from scheduler.lifecycle import LIVE, Status
 from scheduler.offers import (
     accept_offer,
     followup_token,
+    offer_followup,
     open_offer_or_raise,
     open_slots,
     read_followup_token,
+    read_offer_token,
     reschedule_by_prospect,
     reschedule_choices,
 )
@@ -58,7 +60,15 @@ def link_problem(error: SchedulerError):
 @public
 @per_link
 def offer(token: str):
-    offer = open_offer_or_raise(token, **deps("store", "settings", "clock"))
+    try:
+        offer = open_offer_or_raise(token, **deps("store", "settings", "clock"))
+    except OfferUsed:
+        # Picked already: the booked follow-up is what the prospect came back for.
+        booked = offer_followup(runtime().store,
+                                read_offer_token(token, **deps("settings", "clock")))
+        if booked is None:
+            raise
+        return redirect(url_for("offers.followup", token=_manage_token(booked.id)), 303)
     plan = describe_plan(plan_from_dict(offer.plan), {"rep": offer.rep.name,
                                                       "prospect": offer.prospect.name})
     return render_template("offers/offer.html", offer=offer, slots=open_slots(offer),
@@ -98,8 +108,10 @@ def reschedule(token: str):
 @public
 def cancel(token: str):
     followup = _followup(token)
+    reason = request.form.get("reason", "").strip()[:500]
     cancel_followup(followup.id, actor="prospect", rep_id=None,
-                    **deps("store", "calendars", "clock", "jobs"), reason="by the prospect")
+                    **deps("store", "calendars", "clock", "jobs"),
+                    reason=reason or "by the prospect")
     return redirect(url_for("offers.followup", token=token), 303)
 
 

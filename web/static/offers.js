@@ -28,3 +28,10 @@
   }
   render(browserZone);
 })();
+
+// A cancel cannot be undone: ask once before the form goes.
+document.querySelectorAll("[data-confirm]").forEach((button) => {
+  button.addEventListener("click", (event) => {
+    if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
+});

@@ -1,0 +1,82 @@
+"""The rep hears what the prospect did: each pick, move, cancel (with its reason) and decline
+reaches the rep by email through the outbox, over real SMTP (aiosmtpd); every email to the
+prospect answers to the rep."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import pytest
+
+from scheduler.booking import book_followup
+from scheduler.providers.local import LocalCalendar
+from scheduler.sync import sync_all
+from tests.conftest import make_settings
+from tests.services.helpers import booking
+from tests.smtp import smtp_server  # noqa: F401  (the fixture)
+from tests.web.api_support import PROSPECT, plan
+
+RILEY = "riley@example.com"
+
+
+@pytest.fixture
+def settings(tmp_path, smtp_server):  # noqa: F811
+    return make_settings(tmp_path, smtp_host=smtp_server.host, smtp_port=smtp_server.port,
+                         smtp_tls="none", mail_from="Nextstep <nextstep@nextstep.test>")
+
+
+@pytest.fixture
+def pages(app, client):
+    app.config["WTF_CSRF_ENABLED"] = False
+    return client
+
+
+def to(smtp_server, address):  # noqa: F811
+    return [m for m in smtp_server.messages if m["To"].addresses[0].addr_spec == address]
+
+
+def test_pick_move_and_cancel_each_reach_the_rep(api, pages, runtime, smtp_server):  # noqa: F811
+    offer = api.post("/offers", json={"prospect": dict(PROSPECT), "plan": plan(),
+                                      "duration_minutes": 30}).get_json()
+    url = urlsplit(offer["url"]).path
+    manage = pages.post(url, data={"start": offer["slots"][0]["start"]}).headers["Location"]
+    other = pages.get(manage).text.split('name="start" value="')[1].split('"')[0]
+    assert pages.post(manage + "/reschedule", data={"start": other}).status_code == 303
+    assert pages.post(manage + "/cancel",
+                      data={"reason": "We chose another vendor"}).status_code == 303
+
+    notices = to(smtp_server, RILEY)
+    subjects = [m["Subject"] for m in notices]
+    assert [s.split(" “")[0] for s in subjects] == [
+        "Dana Whitfield booked", "Dana Whitfield moved", "Dana Whitfield cancelled"]
+    picked, moved, cancelled = (m.get_content() for m in notices)
+    assert "dana@acme.example.com" in picked and "(America/New_York)" in picked
+    assert "Moved from " in moved and " to " in moved
+    assert "Reason given: We chose another vendor" in cancelled
+    assert all(m["Reply-To"].addresses[0].addr_spec == PROSPECT["email"] for m in notices)
+
+    to_prospect = to(smtp_server, PROSPECT["email"])
+    assert len(to_prospect) >= 3  # offer, invite, update, cancellation
+    assert all(m["Reply-To"].addresses[0].addr_spec == RILEY for m in to_prospect)
+    cancellation = next(m for m in to_prospect if m["Subject"].startswith("Cancelled"))
+    body = next(p for p in cancellation.walk() if p.get_content_type() == "text/plain")
+    assert body.get_content().startswith("Dana Whitfield cancelled")
+
+
+def test_a_decline_in_the_calendar_reaches_the_rep(runtime, make_rep, smtp_server):  # noqa: F811
+    rep = make_rep()
+    followup = book_followup(booking(datetime(2026, 11, 24, 15, 0, tzinfo=UTC)), rep=rep,
+                             **runtime.deps()).followup
+    runtime.tick()
+    sync_all(store=runtime.store, calendars=runtime.calendars, clock=runtime.clock)
+    assert to(smtp_server, RILEY) == []  # the rep booked it: nothing to tell
+
+    LocalCalendar(runtime.store).respond(followup.event_uid, "dana@acme.example.com",
+                                         "declined")
+    sync_all(store=runtime.store, calendars=runtime.calendars, clock=runtime.clock)
+    runtime.tick()
+
+    [notice] = to(smtp_server, RILEY)
+    assert " declined “" in notice["Subject"]
+    assert "When: Tue 24 Nov 10:00" in notice.get_content()
