@@ -130,6 +130,39 @@ def _invite_status(message: OutboxMessage) -> str:
     return "retrying" if message.last_error else "pending"
 
 
+@dataclass(frozen=True)
+class RepNotice:
+    """One thing a prospect did, as the live screen lists it on its next load."""
+
+    at: datetime
+    what: str  # picked | moved | cancelled | declined
+    prospect_name: str
+    title: str
+    start: datetime
+    previous_start: datetime | None
+    reason: str
+
+    @property
+    def verb(self) -> str:
+        return REP_NOTICE_VERBS[self.what]
+
+
+def rep_notices(store: Store, rep_id: int, *, limit: int = 5) -> list[RepNotice]:
+    """The rep's latest notices, newest first: the same records the emails are sent from."""
+    with store.reading() as session:
+        rows = session.execute(
+            select(OutboxMessage, FollowUp).join(FollowUp, OutboxMessage.followup_id == FollowUp.id)
+            .where(OutboxMessage.kind == "rep.notify", FollowUp.rep_id == rep_id)
+            .order_by(OutboxMessage.id.desc()).limit(limit)).all()
+        return [RepNotice(at=message.created_at, what=message.payload["what"],
+                          prospect_name=followup.prospect.name, title=followup.title,
+                          start=datetime.fromisoformat(message.payload["start"]),
+                          previous_start=(datetime.fromisoformat(message.payload["previous_start"])
+                                          if message.payload.get("previous_start") else None),
+                          reason=message.payload.get("reason", ""))
+                for message, followup in rows]
+
+
 def _lease_due(context: OutboxContext, limit: int) -> list[int]:
     now = context.clock.now()
     with context.store.transaction() as session:

@@ -80,3 +80,22 @@ def test_a_decline_in_the_calendar_reaches_the_rep(runtime, make_rep, smtp_serve
     [notice] = to(smtp_server, RILEY)
     assert " declined “" in notice["Subject"]
     assert "When: Tue 24 Nov 10:00" in notice.get_content()
+
+
+def test_the_pages_say_from_when_to_when_and_the_live_screen_lists_it(
+        api, pages, signed_in, runtime, smtp_server):  # noqa: F811
+    offer = api.post("/offers", json={"prospect": dict(PROSPECT), "plan": plan(),
+                                      "duration_minutes": 30}).get_json()
+    url = urlsplit(offer["url"]).path
+    manage = pages.post(url, data={"start": offer["slots"][0]["start"]}).headers["Location"]
+    other = pages.get(manage).text.split('name="start" value="')[1].split('"')[0]
+    pages.post(manage + "/reschedule", data={"start": other})
+
+    page = pages.get(manage).text
+    assert "Moved from" in page and "(your time)" in page and "Duration: 30 minutes" in page
+    pages.post(manage + "/cancel", data={"reason": "Budget frozen"})
+    assert "is cancelled. Riley Rivera has been told." in " ".join(pages.get(manage).text.split())
+
+    screen = signed_in.get("/live").text
+    assert "What your prospects did" in screen
+    assert screen.count("data-notice=") == 3 and "“Budget frozen”" in screen

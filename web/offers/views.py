@@ -7,6 +7,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from flask import Response, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from scheduler.availability import Interval
 from scheduler.booking import cancel_followup, get_followup_or_raise
@@ -26,6 +27,7 @@ from scheduler.offers import (
     reschedule_choices,
 )
 from scheduler.plans import describe_plan, plan_from_dict
+from scheduler.store.models import LogEntry
 from web.errors import status_for
 from web.extensions import limiter
 from web.offers import bp
@@ -93,7 +95,7 @@ def followup(token: str):
                                                       "settings"))
     return render_template("offers/followup.html", followup=followup, token=token,
                            cancelled=followup.status == Status.CANCELLED, choices=choices,
-                           links=_calendar_links(followup))
+                           links=_calendar_links(followup), moved_from=_moved_from(followup))
 
 
 @bp.post("/f/<token>/reschedule")
@@ -110,8 +112,7 @@ def cancel(token: str):
     followup = _followup(token)
     reason = request.form.get("reason", "").strip()[:500]
     cancel_followup(followup.id, actor="prospect", rep_id=None,
-                    **deps("store", "calendars", "clock", "jobs"),
-                    reason=reason or "by the prospect")
+                    **deps("store", "calendars", "clock", "jobs"), reason=reason)
     return redirect(url_for("offers.followup", token=token), 303)
 
 
@@ -129,6 +130,16 @@ def invite(token: str):
 def _followup(token: str):
     followup_id = read_followup_token(token, **deps("settings", "clock"))
     return get_followup_or_raise(runtime().store, followup_id)
+
+
+def _moved_from(followup) -> datetime | None:
+    """Where the meeting was before its latest move, so the page can say from when to when."""
+    with runtime().store.reading() as session:
+        entry = session.scalar(select(LogEntry).where(
+            LogEntry.followup_id == followup.id, LogEntry.kind == "followup.rescheduled")
+            .order_by(LogEntry.id.desc()).limit(1))
+    previous = entry.data.get("previous_start") if entry is not None else None
+    return datetime.fromisoformat(previous.replace("Z", "+00:00")) if previous else None
 
 
 def _manage_token(followup_id: str) -> str:
