@@ -1,16 +1,18 @@
-"""The rep hears what the prospect did: each pick, move, cancel (with its reason) and decline
-reaches the rep by email through the outbox, over real SMTP (aiosmtpd); every email to the
-prospect answers to the rep."""
+"""The rep hears what the prospect did, and the prospect's links fit in a chat line: each
+pick, move, cancel (with its reason) and decline reaches the rep by email through the outbox,
+over real SMTP (aiosmtpd); every email to the prospect answers to the rep."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 
 from scheduler.booking import book_followup
+from scheduler.offers import followup_token, offer_followup, offer_token
 from scheduler.providers.local import LocalCalendar
+from scheduler.store.models import Offer
 from scheduler.sync import sync_all
 from tests.conftest import make_settings
 from tests.services.helpers import booking
@@ -99,3 +101,39 @@ def test_the_pages_say_from_when_to_when_and_the_live_screen_lists_it(
     screen = signed_in.get("/live").text
     assert "What your prospects did" in screen
     assert screen.count("data-notice=") == 3 and "“Budget frozen”" in screen
+
+
+def test_offer_and_follow_up_links_fit_in_sixty_characters(api, pages, runtime):
+    base = "https://nextstep.example.com"
+    offer = api.post("/offers", json={"prospect": dict(PROSPECT), "plan": plan(),
+                                      "duration_minutes": 30}).get_json()
+    short = urlsplit(offer["url"]).path
+    assert len(base + short) <= 60
+    manage = pages.post(short, data={"start": offer["slots"][0]["start"]}).headers["Location"]
+    assert len(base + urlsplit(manage).path) <= 60
+    assert pages.get(manage).status_code == 200
+    # single use kept on the server: the short offer link now lands on the follow-up
+    assert pages.get(short).headers["Location"] == manage
+    assert pages.get("/o/AAAAAAAAAAAA").status_code == 400
+
+
+def test_old_long_signed_links_keep_working(api, pages, runtime):
+    offer = api.post("/offers", json={"prospect": dict(PROSPECT), "plan": plan(),
+                                      "duration_minutes": 30}).get_json()
+    with runtime.store.reading() as session:
+        row = session.get(Offer, offer["id"])
+    long = "/o/" + offer_token(row, settings=runtime.settings, clock=runtime.clock)
+    assert pages.get(long).status_code == 200
+    picked = pages.post(long, data={"start": offer["slots"][0]["start"]})
+    followup_id = picked.headers["Location"]  # a short one now
+    assert pages.get(followup_id).status_code == 200
+    booked = offer_followup(runtime.store, offer["id"])
+    signed = "/f/" + followup_token(booked.id, settings=runtime.settings, clock=runtime.clock)
+    assert pages.get(signed).status_code == 200
+
+
+def test_a_short_link_past_its_expiry_is_a_410_page(api, pages, runtime):
+    offer = api.post("/offers", json={"prospect": dict(PROSPECT), "plan": plan(),
+                                      "duration_minutes": 30}).get_json()
+    runtime.clock.advance(timedelta(days=2))
+    assert pages.get(urlsplit(offer["url"]).path).status_code == 410

@@ -17,7 +17,6 @@ from scheduler.invites import build_ics
 from scheduler.lifecycle import LIVE, Status
 from scheduler.offers import (
     accept_offer,
-    followup_token,
     offer_followup,
     open_offer_or_raise,
     open_slots,
@@ -25,8 +24,10 @@ from scheduler.offers import (
     read_offer_token,
     reschedule_by_prospect,
     reschedule_choices,
+    short_followup_token,
 )
 from scheduler.plans import describe_plan, plan_from_dict
+from scheduler.short_links import expand
 from scheduler.store.models import LogEntry
 from web.errors import status_for
 from web.extensions import limiter
@@ -62,12 +63,13 @@ def link_problem(error: SchedulerError):
 @public
 @per_link
 def offer(token: str):
+    signed = _signed(token, "offer")
     try:
-        offer = open_offer_or_raise(token, **deps("store", "settings", "clock"))
+        offer = open_offer_or_raise(signed, **deps("store", "settings", "clock"))
     except OfferUsed:
         # Picked already: the booked follow-up is what the prospect came back for.
         booked = offer_followup(runtime().store,
-                                read_offer_token(token, **deps("settings", "clock")))
+                                read_offer_token(signed, **deps("settings", "clock")))
         if booked is None:
             raise
         return redirect(url_for("offers.followup", token=_manage_token(booked.id)), 303)
@@ -81,7 +83,7 @@ def offer(token: str):
 @public
 @per_link
 def pick(token: str):
-    followup = accept_offer(token, _chosen_start(), **deps())
+    followup = accept_offer(_signed(token, "offer"), _chosen_start(), **deps())
     return redirect(url_for("offers.followup", token=_manage_token(followup.id)), 303)
 
 
@@ -128,7 +130,7 @@ def invite(token: str):
 
 
 def _followup(token: str):
-    followup_id = read_followup_token(token, **deps("settings", "clock"))
+    followup_id = read_followup_token(_signed(token, "followup"), **deps("settings", "clock"))
     return get_followup_or_raise(runtime().store, followup_id)
 
 
@@ -143,7 +145,12 @@ def _moved_from(followup) -> datetime | None:
 
 
 def _manage_token(followup_id: str) -> str:
-    return followup_token(followup_id, **deps("settings", "clock"))
+    return short_followup_token(followup_id, **deps("store", "settings", "clock"))
+
+
+def _signed(token: str, kind: str) -> str:
+    """The signed token behind a short link (a long link is its own)."""
+    return expand(runtime().store, token, kind=kind, now=runtime().clock.now())
 
 
 def _chosen_start() -> datetime:
