@@ -125,7 +125,9 @@ def _booked(followup: FollowUp, *, created: bool, amended: bool):
     invite = invite_deliveries(runtime().store, [followup.id]).get(followup.id)
     return render_template("live/_booked.html", rep=rep, created=created, amended=amended,
                            followup=followup, steps=steps, calendars=calendars, invite=invite,
-                           invites_by_provider=runtime().calendars.sends_own_invites(rep))
+                           invites_by_provider=runtime().calendars.sends_own_invites(rep),
+                           manage_url=runtime().manage_url(followup)
+                           if runtime().manage_url else None)
 
 
 @bp.post("/live/offer")
