@@ -40,6 +40,10 @@ def test_offer_and_followup_fit_a_phone_and_never_dead_end(live_app, live_server
     phone.goto(live_server + offer_path)
     expect(phone.locator("#zone-name")).to_have_text("Europe/Berlin")  # the browser's zone
     expect(phone.locator("#offer")).to_contain_text("Duration: 30 minutes")
+    phone.fill("#zone-search", "Tokyo")  # the searchable picker
+    expect(phone.locator("#zone-name")).to_have_text("Asia/Tokyo")
+    phone.fill("#zone-search", "Europe/Berlin")
+    expect(phone.locator("#zone-name")).to_have_text("Europe/Berlin")
     _no_sideways_scroll(phone)
     screenshot(phone, "phone-offer")
 
