@@ -44,7 +44,7 @@ from scheduler.log import append
 from scheduler.plans import parse_plan, plan_from_dict, plan_to_dict
 from scheduler.requests import OfferRequest, ProposalRequest, ProspectIn
 from scheduler.settings import Settings
-from scheduler.short_links import shorten
+from scheduler.short_links import expand, shorten
 from scheduler.store import Store
 from scheduler.store.models import FollowUp, Hold, Offer, OutboxMessage, Reservation, User
 
@@ -202,6 +202,7 @@ def accept_offer(token: str, start: datetime, *, store: Store, calendars: Calend
     """The prospect picks a held slot: the link is consumed, the other holds released and
     the follow-up booked, all in one transaction."""
     now = clock.now()
+    token = expand(store, token, kind="offer", now=now)
     offer = get_offer_or_raise(store, read_offer_token(token, settings=settings, clock=clock))
     _ensure_open(offer, now)
     chosen = next((h for h in offer.holds if h.start == start and h.released_at is None), None)
@@ -306,6 +307,7 @@ def expire_offers(*, store: Store, clock: Clock) -> int:
 
 def open_offer_or_raise(token: str, *, store: Store, settings: Settings, clock: Clock) -> Offer:
     """The offer a link shows: BadToken, OfferExpired or OfferUsed when it cannot book."""
+    token = expand(store, token, kind="offer", now=clock.now())
     offer = get_offer_or_raise(store, read_offer_token(token, settings=settings, clock=clock))
     _ensure_open(offer, clock.now())
     return offer

@@ -83,7 +83,7 @@ def offer(token: str):
 @public
 @per_link
 def pick(token: str):
-    followup = accept_offer(_signed(token, "offer"), _chosen_start(), **deps())
+    followup = accept_offer(token, _chosen_start(), **deps())
     return redirect(url_for("offers.followup", token=_manage_token(followup.id)), 303)
 
 
