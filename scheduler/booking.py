@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,14 @@ from scheduler.lifecycle import LIVE, Change, enter, transition
 from scheduler.log import append
 from scheduler.outside_hours import hours_meet, outside_hours_slots
 from scheduler.plans import STEP_TYPES, Plan, parse_plan
+from scheduler.preferences import (
+    blocked_window,
+    meeting_duration,
+    padded,
+    preferences_of,
+    prospect_daytime,
+    shared_rules,
+)
 from scheduler.requests import BookingRequest, NoNextStep, ProposalRequest, ProspectIn
 from scheduler.settings import Settings
 from scheduler.store import Store
@@ -98,11 +106,14 @@ def propose_slots(request: ProposalRequest, *, rep: User, store: Store, calendar
     report = calendars.busy(people, window)
     with store.reading() as session:
         reserved = reserved_intervals(session, [p.id for p in people], window, now=now)
-    persons = [Person(key=p.email, hours=WorkingHours.from_dict(p.working_hours),
-                      busy=[*report.busy.get(p.email, []), *reserved.get(p.id, [])])
-               for p in people]
-    rules = slot_rules(settings, request.duration_minutes)
-    daytime = prospect_hours(settings, request.prospect.timezone)
+    own = [preferences_of(p, settings) for p in people]
+    rules = shared_rules(own, duration_minutes=meeting_duration(request, own[0]),
+                         grid_minutes=settings.slot_grid_minutes)
+    persons = [Person(key=p.email, hours=mine.working_hours,
+                      busy=padded([*report.busy.get(p.email, []), *reserved.get(p.id, [])],
+                                  mine, rules))
+               for p, mine in zip(people, own, strict=True)]
+    daytime = prospect_daytime(own[0], request.prospect.timezone)
     slots = rank_slots(
         free_slots(persons, window=window, rules=rules, now=now, prospect_hours=daytime),
         count=request.count, timezone=request.prospect.timezone)
@@ -130,20 +141,6 @@ def _outside_hours_proposal(proposal: Proposal, request: ProposalRequest,
                                   prospect_hours=daytime, count=request.count)
     return replace(proposal, reason=reason, slots=[option.slot for option in options],
                    outside_hours=tuple(option.side for option in options))
-
-
-def slot_rules(settings: Settings, duration_minutes: int) -> SlotRules:
-    buffer = timedelta(minutes=settings.buffer_minutes)
-    return SlotRules(duration=timedelta(minutes=duration_minutes),
-                     grid=timedelta(minutes=settings.slot_grid_minutes),
-                     buffer_before=buffer, buffer_after=buffer,
-                     notice=timedelta(minutes=settings.min_notice_minutes))
-
-
-def prospect_hours(settings: Settings, timezone: str) -> WorkingHours:
-    """The prospect's daytime: weekdays between the configured hours, in their zone."""
-    return WorkingHours.office(timezone, start=time.fromisoformat(settings.prospect_day_start),
-                               end=time.fromisoformat(settings.prospect_day_end))
 
 
 def reserved_intervals(session: Session, user_ids: Sequence[int], window: Interval, *,
@@ -185,7 +182,7 @@ def book_followup(request: BookingRequest, *, rep: User, store: Store, calendars
         existing = get_followup_by_key(store, rep.id, request.idempotency_key)
         if existing is not None:
             return Booked(existing, created=False)
-    meeting = prepare_meeting(request, rep=rep, store=store, clock=clock)
+    meeting = prepare_meeting(request, rep=rep, store=store, clock=clock, settings=settings)
     ensure_free(meeting, calendars=calendars, settings=settings)
     invite = not calendars.sends_own_invites(rep)
     try:
@@ -204,7 +201,7 @@ def book_followup(request: BookingRequest, *, rep: User, store: Store, calendars
 
 
 def prepare_meeting(request: BookingRequest, *, rep: User, store: Store,
-                    clock: Clock) -> Meeting:
+                    clock: Clock, settings: Settings) -> Meeting:
     now = clock.now()
     start = request.start.astimezone(ZoneInfo("UTC"))
     if start < now:
@@ -217,8 +214,9 @@ def prepare_meeting(request: BookingRequest, *, rep: User, store: Store,
         raise InvalidInput("the prospect is already in the meeting as rep or helper",
                            field="prospect.email")
     title = request.title or default_title(request.step_type, rep, request.prospect)
+    minutes = meeting_duration(request, preferences_of(rep, settings))
     return Meeting(rep=rep, helpers=helpers, prospect=request.prospect, start=start,
-                   end=start + timedelta(minutes=request.duration_minutes), title=title,
+                   end=start + timedelta(minutes=minutes), title=title,
                    step_type=request.step_type, plan=plan,
                    idempotency_key=request.idempotency_key)
 
@@ -230,11 +228,10 @@ def default_title(step_type: str, rep: User, prospect: ProspectIn) -> str:
 
 def ensure_free(meeting: Meeting, *, calendars: Calendars, settings: Settings,
                 own: Interval | None = None) -> None:
-    """Refuse the slot when anyone's calendar shows them busy (buffers included).
+    """Refuse the slot when anyone's calendar shows them busy (their own buffers included).
     `own` is the follow-up's current time, which a reschedule may overlap."""
-    buffer = timedelta(minutes=settings.buffer_minutes)
-    window = Interval(meeting.start - buffer, meeting.end + buffer)
-    report = calendars.busy(meeting.people, window)
+    windows = blocked_windows(meeting, settings)
+    report = calendars.busy(meeting.people, _spanning(windows.values()))
     if report.errors:
         email, message = sorted(report.errors.items())[0]
         raise ProviderUnavailable(f"cannot read the calendar of {email}: {message}",
@@ -243,7 +240,20 @@ def ensure_free(meeting: Meeting, *, calendars: Calendars, settings: Settings,
         for busy in report.busy.get(person.email, []):
             if own is not None and own.start <= busy.start and busy.end <= own.end:
                 continue
-            raise SlotTaken(f"{person.name} is busy then", field="start")
+            if busy.overlaps(windows[person.id]):
+                raise SlotTaken(f"{person.name} is busy then", field="start")
+
+
+def blocked_windows(meeting: Meeting, settings: Settings) -> dict[int, Interval]:
+    """Per person, the time their busy must stay out of: the meeting and their buffers."""
+    return {person.id: blocked_window(meeting.start, meeting.end,
+                                      preferences_of(person, settings))
+            for person in meeting.people}
+
+
+def _spanning(windows: Iterable[Interval]) -> Interval:
+    windows = list(windows)
+    return Interval(min(w.start for w in windows), max(w.end for w in windows))
 
 
 def insert_followup(session: Session, meeting: Meeting, *, settings: Settings, now: datetime,
@@ -281,12 +291,12 @@ def insert_followup(session: Session, meeting: Meeting, *, settings: Settings, n
 
 def check_no_clash(session: Session, meeting: Meeting, *, settings: Settings, now: datetime,
                    ignore_followup: str | None = None, ignore_offer: str | None = None) -> None:
-    buffer = timedelta(minutes=settings.buffer_minutes)
-    window = Interval(meeting.start - buffer, meeting.end + buffer)
-    clashes = reserved_intervals(session, [p.id for p in meeting.people], window, now=now,
+    windows = blocked_windows(meeting, settings)
+    clashes = reserved_intervals(session, [p.id for p in meeting.people],
+                                 _spanning(windows.values()), now=now,
                                  ignore_followup=ignore_followup, ignore_offer=ignore_offer)
     for person in meeting.people:
-        if clashes.get(person.id):
+        if any(c.overlaps(windows[person.id]) for c in clashes.get(person.id, ())):
             raise SlotTaken(f"{person.name} is already booked or holding that time",
                             field="start")
 

@@ -42,6 +42,7 @@ from scheduler.errors import (
 from scheduler.lifecycle import LIVE
 from scheduler.log import append
 from scheduler.plans import parse_plan, plan_from_dict, plan_to_dict
+from scheduler.preferences import meeting_duration, preferences_of
 from scheduler.requests import OfferRequest, ProposalRequest, ProspectIn
 from scheduler.settings import Settings
 from scheduler.short_links import expand, shorten
@@ -127,9 +128,10 @@ def create_offer(request: OfferRequest, *, rep: User, store: Store, calendars: C
     now = clock.now()
     helpers = resolve_helpers(store, request.helpers, rep=rep)
     plan = parse_plan(request.plan, today=now.astimezone(ZoneInfo(rep.timezone)).date())
-    duration = timedelta(minutes=request.duration_minutes)
+    minutes = meeting_duration(request, preferences_of(rep, settings))
+    duration = timedelta(minutes=minutes)
     starts = request.slots or [slot.start for slot in propose_slots(
-        ProposalRequest(prospect=request.prospect, duration_minutes=request.duration_minutes,
+        ProposalRequest(prospect=request.prospect, duration_minutes=minutes,
                         helpers=request.helpers, step_type=request.step_type,
                         count=request.count, allow_outside_hours=request.allow_outside_hours),
         rep=rep, store=store, calendars=calendars, clock=clock, settings=settings).slots]
@@ -158,7 +160,7 @@ def create_offer(request: OfferRequest, *, rep: User, store: Store, calendars: C
         release_expired_holds(session, ids, now=now)
         prospect = upsert_prospect(session, request.prospect, now=now)
         offer = Offer(rep_id=rep.id, prospect_id=prospect.id, title=title,
-                      step_type=request.step_type, duration_minutes=request.duration_minutes,
+                      step_type=request.step_type, duration_minutes=minutes,
                       helper_emails=[h.email for h in helpers], plan=plan_to_dict(plan),
                       status="open", expires_at=expires_at, created_at=now)
         session.add(offer)

@@ -3,12 +3,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
-from flask import Response, render_template, request, stream_with_context
+from flask import Response, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user, login_required
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
+from scheduler.booking import mark_steps_done
 from scheduler.log import KINDS, export_csv, recent_entries
-from scheduler.overview import follow_through
+from scheduler.overview import ReadableColumns, follow_through
 from scheduler.requests import Name
 from web.log import bp
 from web.runtime import deps, runtime
@@ -60,7 +61,10 @@ def index():
     rep = current_user.user
     records = recent_entries(runtime().store, rep_id=rep.id, **query.bounds())
     sections = follow_through(rep, prospect=query.prospect, **deps("store", "clock"))
+    readable = ReadableColumns(runtime().store, rep_id=rep.id, timezone=rep.timezone)
+    readable.prefetch(records)
     return render_template("log/index.html", records=records, sections=sections, rep=rep,
+                           summaries=readable.summaries,
                            kinds=KINDS, query=query, bad_fields=bad_fields,
                            args=request.args), 422 if bad_fields else 200
 
@@ -72,7 +76,18 @@ def export():
     if bad_fields:
         return Response(f"invalid filter: {', '.join(bad_fields)}\n", status=422,
                         mimetype="text/plain")
-    records = recent_entries(runtime().store, rep_id=current_user.user.id, limit=1000,
-                             **query.bounds())
-    return Response(stream_with_context(export_csv(records)), mimetype="text/csv",
+    rep = current_user.user
+    records = recent_entries(runtime().store, rep_id=rep.id, limit=1000, **query.bounds())
+    readable = ReadableColumns(runtime().store, rep_id=rep.id, timezone=rep.timezone)
+    readable.prefetch(records)
+    return Response(stream_with_context(export_csv(records, readable)), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="nextstep-log.csv"'})
+
+
+@bp.post("/log/followups/<followup_id>/steps/<int:index>/done")
+@login_required
+def mark_done(followup_id: str, index: int):
+    """The "mark done" button beside each step; back to the log where it was pressed."""
+    mark_steps_done(followup_id, [(index, True)], rep_id=current_user.user.id,
+                    **deps("store", "clock"))
+    return redirect(url_for("log.index", **request.args), code=303)
