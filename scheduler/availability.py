@@ -508,31 +508,51 @@ def _open_starts(people: Sequence[Person], working: list[_Span],
 def rank_slots(slots: Iterable[Interval], *, count: int = 3, timezone: str = "UTC",
                spread_days: bool = True) -> list[Interval]:
     """The best `count` slots: soonest first, on different local days of `timezone` while
-    other days have room.
+    other days have room, and a mix of morning and afternoon when that costs at most a day
+    ("Tuesday at 10:00 or Wednesday at 15:30" is a choice; three times 14:00 is not).
 
     `slots` must come soonest first (as `free_slots` yields them); it is read only until
-    `count` different days are found, so a 90-day search costs what its first days cost.
+    one day more than `count` is found, so a 90-day search costs what its first days cost.
     """
     if count <= 0:
         return []
     if not spread_days:
         return sorted(islice(slots, count), key=_START)
     zone = canonical_zone(timezone, "timezone")
-    picks: list[Interval] = []
-    days: set[date] = set()
-    spare: list[Interval] = []  # the soonest slots on days already picked, to fill up with
+    days: dict[date, list[Interval]] = {}
     for slot in slots:
         day = slot.start.astimezone(zone).date()
-        if day in days:
-            if len(spare) < count:
-                spare.append(slot)
-            continue
-        days.add(day)
-        picks.append(slot)
-        if len(picks) == count:
-            break
-    picks.extend(spare[:count - len(picks)])
-    return sorted(picks, key=_START)
+        if day not in days:
+            if len(days) == count + 1:
+                break
+            days[day] = []
+        days[day].append(slot)
+    return sorted(_mixed_picks(list(days.values()), count, zone), key=_START)
+
+
+def _mixed_picks(days: list[list[Interval]], count: int, zone: ZoneInfo) -> list[Interval]:
+    """Each day's first slot, except that while every pick so far is in the same half of the
+    day, the day's first slot in the other half is taken, or once, the next day's."""
+    def morning(slot: Interval) -> bool:
+        return slot.start.astimezone(zone).hour < 12
+
+    picks: list[Interval] = []
+    skipped, index = False, 0
+    while len(picks) < count and index < len(days):
+        pick = days[index][0]
+        halves = {morning(p) for p in picks}
+        if len(halves) == 1:
+            other = next((s for s in days[index] if morning(s) not in halves), None)
+            later = (next((s for s in days[index + 1] if morning(s) not in halves), None)
+                     if not skipped and len(days) - index - 1 >= count - len(picks) else None)
+            if other is not None:
+                pick = other
+            elif later is not None:
+                pick, skipped, index = later, True, index + 1
+        picks.append(pick)
+        index += 1
+    spare = [slot for day in days for slot in day if slot not in picks]
+    return picks + spare[:count - len(picks)]
 
 
 __all__ = ["UTC", "Interval", "Person", "SlotRules", "WorkingHours", "free_slots", "merge",

@@ -373,6 +373,9 @@ def reschedule_followup(followup_id: str, start: datetime, *, actor: str,
                         .execution_options(synchronize_session=False))
         outbox.enqueue_followup_change(session, followup, method="REQUEST", now=now,
                                        invite=invite)
+        if actor == "prospect":
+            outbox.enqueue_rep_notice(session, followup, what="moved", now=now,
+                                      previous_start=previous)
         append(session, step.log_kind, at=now, rep_id=followup.rep_id,
                followup_id=followup_id, by=actor, previous_start=iso_utc(previous),
                start=iso_utc(meeting.start), end=iso_utc(meeting.end))
@@ -404,7 +407,10 @@ def cancel_followup(followup_id: str, *, actor: str, viewer: Viewer, store: Stor
         enter(followup, step, now=now)
         release_reservations(session, followup_id)
         outbox.enqueue_followup_change(session, followup, method="CANCEL", now=now,
-                                       invite=invite)
+                                       invite=invite, by=actor)
+        if actor == "prospect":
+            outbox.enqueue_rep_notice(session, followup, what="cancelled", now=now,
+                                      reason=reason)
         append(session, step.log_kind, at=now, rep_id=followup.rep_id,
                followup_id=followup_id, by=actor, reason=reason)
         return followup

@@ -130,7 +130,8 @@ def display_name(name: str) -> str:
 
 def invite_message(event: CalendarEvent, *, method: str, to: Attendee, sender: str,
                    subject: str, text: str, html: str | None = None,
-                   now: datetime | None = None) -> EmailMessage:
+                   now: datetime | None = None,
+                   reply_to: Attendee | None = None) -> EmailMessage:
     """The shape calendar clients recognise (RFC 6047 as Google and Outlook send it):
     multipart/mixed [alternative [text/plain, text/html?, text/calendar; method=...],
     the same .ics as an attachment for clients that only offer a download]."""
@@ -142,6 +143,7 @@ def invite_message(event: CalendarEvent, *, method: str, to: Attendee, sender: s
     message["Subject"] = display_name(subject)
     message["From"] = from_address
     message["To"] = Address(display_name=display_name(to.name), addr_spec=to.email)
+    _set_reply_to(message, reply_to)
     message["Date"] = now
     message["Message-ID"] = make_msgid(domain=from_address.domain or "localhost")
     message.set_content(text)
@@ -261,7 +263,8 @@ def mailer_from_settings(settings: Settings) -> Mailer:
 
 def offer_message(*, to: Attendee, sender: str, rep_name: str, title: str, url: str,
                   slot_labels: list[str], timezone: str, expires_label: str,
-                  plan_text: str, now: datetime | None = None) -> EmailMessage:
+                  plan_text: str, now: datetime | None = None,
+                  reply_to: Attendee | None = None) -> EmailMessage:
     """The self-scheduling email: the offered times in the prospect's zone and the link,
     as plain text and as HTML (every value escaped)."""
     now = now or datetime.now(UTC)
@@ -270,6 +273,7 @@ def offer_message(*, to: Attendee, sender: str, rep_name: str, title: str, url: 
     message["Subject"] = display_name(f"{rep_name}: pick a time for “{title}”")
     message["From"] = from_address
     message["To"] = Address(display_name=display_name(to.name), addr_spec=to.email)
+    _set_reply_to(message, reply_to)
     message["Date"] = now
     message["Message-ID"] = make_msgid(domain=from_address.domain or "localhost")
     lines = [f"Hello {to.name},", "",
@@ -290,3 +294,27 @@ def offer_message(*, to: Attendee, sender: str, rep_name: str, title: str, url: 
         f"<p>The times are held until {escape(expires_label)}.</p>{plan_html}",
         subtype="html")
     return message
+
+
+def notice_message(*, to: Attendee, sender: str, subject: str, text: str,
+                   reply_to: Attendee | None = None,
+                   now: datetime | None = None) -> EmailMessage:
+    """A plain-text notice (e.g. telling the rep what the prospect did)."""
+    now = now or datetime.now(UTC)
+    from_address = sender_address(sender)
+    message = EmailMessage(policy=MAIL_POLICY)
+    message["Subject"] = display_name(subject)
+    message["From"] = from_address
+    message["To"] = Address(display_name=display_name(to.name), addr_spec=to.email)
+    _set_reply_to(message, reply_to)
+    message["Date"] = now
+    message["Message-ID"] = make_msgid(domain=from_address.domain or "localhost")
+    message.set_content(text)
+    return message
+
+
+def _set_reply_to(message: EmailMessage, reply_to: Attendee | None) -> None:
+    """Replies reach a person (the rep, for a prospect), not the sending address."""
+    if reply_to is not None:
+        message["Reply-To"] = Address(display_name=display_name(reply_to.name),
+                                      addr_spec=reply_to.email)

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from scheduler import outbox
 from scheduler.access import PROSPECT, Viewer
 from scheduler.availability import Interval
 from scheduler.booking import (
@@ -45,6 +46,7 @@ from scheduler.plans import parse_plan, plan_from_dict, plan_to_dict
 from scheduler.preferences import meeting_duration, preferences_of
 from scheduler.requests import OfferRequest, ProposalRequest, ProspectIn
 from scheduler.settings import Settings
+from scheduler.short_links import expand, shorten
 from scheduler.store import Store
 from scheduler.store.models import FollowUp, Hold, Offer, OutboxMessage, Reservation, User
 
@@ -93,6 +95,16 @@ def read_offer_token(token: str, *, settings: Settings, clock: Clock) -> str:
 
 def followup_token(followup_id: str, *, settings: Settings, clock: Clock) -> str:
     return _serializer(settings, clock, FOLLOWUP_SALT).dumps(followup_id)
+
+
+def short_followup_token(followup_id: str, *, store: Store, settings: Settings,
+                         clock: Clock) -> str:
+    """The follow-up link's short id (see scheduler.short_links), valid as long as the
+    signed token it stands for."""
+    now = clock.now()
+    return shorten(store, kind="followup", target_id=followup_id, now=now,
+                   token=followup_token(followup_id, settings=settings, clock=clock),
+                   expires_at=now + timedelta(days=FOLLOWUP_LINK_DAYS))
 
 
 def read_followup_token(token: str, *, settings: Settings, clock: Clock) -> str:
@@ -174,7 +186,10 @@ def create_offer(request: OfferRequest, *, rep: User, store: Store, calendars: C
         offer = store.retrying(hold)
     except IntegrityError:
         raise SlotTaken("one of those times was just taken", field="slots") from None
-    url = f"{settings.base_url.rstrip('/')}/o/{offer_token(offer, settings=settings, clock=clock)}"
+    short = shorten(store, kind="offer", target_id=offer.id, now=now,
+                    token=offer_token(offer, settings=settings, clock=clock),
+                    expires_at=offer.expires_at)
+    url = f"{settings.base_url.rstrip('/')}/o/{short}"
     with store.transaction() as session:
         append(session, "offer.sent", at=now, rep_id=rep.id, offer_id=offer.id,
                prospect=request.prospect.email, slots=[iso_utc(m.start) for m in meetings],
@@ -190,10 +205,13 @@ def accept_offer(token: str, start: datetime, *, store: Store, calendars: Calend
     """The prospect picks a held slot: the link is consumed, the other holds released and
     the follow-up booked, all in one transaction."""
     now = clock.now()
+    token = expand(store, token, kind="offer", now=now)
     offer = get_offer_or_raise(store, read_offer_token(token, settings=settings, clock=clock))
     _ensure_open(offer, now)
     chosen = next((h for h in offer.holds if h.start == start and h.released_at is None), None)
     if chosen is None:
+        # Its hold may have been released by a racing pick of this link: say that instead.
+        _ensure_open(get_offer_or_raise(store, offer.id), now)
         raise InvalidInput("that time is not one of the offered slots", field="start")
     with store.reading() as session:
         helpers = session.scalars(select(User).where(
@@ -221,6 +239,7 @@ def accept_offer(token: str, start: datetime, *, store: Store, calendars: Calend
                                    invite=invite, offer_id=offer.id)
         append(session, "offer.accepted", at=now, rep_id=offer.rep_id, followup_id=followup.id,
                offer_id=offer.id, start=iso_utc(chosen.start))
+        outbox.enqueue_rep_notice(session, followup, what="picked", now=now)
         return followup
 
     try:
@@ -291,6 +310,7 @@ def expire_offers(*, store: Store, clock: Clock) -> int:
 
 def open_offer_or_raise(token: str, *, store: Store, settings: Settings, clock: Clock) -> Offer:
     """The offer a link shows: BadToken, OfferExpired or OfferUsed when it cannot book."""
+    token = expand(store, token, kind="offer", now=clock.now())
     offer = get_offer_or_raise(store, read_offer_token(token, settings=settings, clock=clock))
     _ensure_open(offer, clock.now())
     return offer

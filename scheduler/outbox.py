@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.calendars import Calendars
-from scheduler.clock import Clock
+from scheduler.clock import Clock, iso_utc
 from scheduler.errors import NeedsReconnect, ProviderRejected, ProviderUnavailable
 from scheduler.events import followup_event
-from scheduler.invites import Mailer, invite_message, offer_message
+from scheduler.invites import Mailer, invite_message, notice_message, offer_message
 from scheduler.lifecycle import Status
 from scheduler.log import append
 from scheduler.plans import describe_plan, plan_from_dict
@@ -34,7 +34,7 @@ MAX_BACKOFF = timedelta(hours=1)
 
 
 def enqueue_followup_change(session: Session, followup: FollowUp, *, method: str,
-                            now: datetime, invite: bool) -> None:
+                            now: datetime, invite: bool, by: str = "rep") -> None:
     """Queue the calendar write (and our own invite when the calendar sends none) in the
     same transaction as the change, so neither can be lost or happen without it."""
     session.add(OutboxMessage(kind="calendar.sync", followup_id=followup.id, payload={},
@@ -42,8 +42,27 @@ def enqueue_followup_change(session: Session, followup: FollowUp, *, method: str
     if invite:
         session.add(OutboxMessage(kind="invite.send", followup_id=followup.id,
                                   payload={"method": method, "sequence": followup.sequence,
-                                           "sent": []},
+                                           "sent": [], "by": by},
                                   next_attempt_at=now, created_at=now))
+
+
+# What the prospect did, as the rep's notice says it.
+REP_NOTICE_VERBS = {"picked": "booked", "moved": "moved", "cancelled": "cancelled",
+                    "declined": "declined"}
+
+
+def enqueue_rep_notice(session: Session, followup: FollowUp, *, what: str, now: datetime,
+                       previous_start: datetime | None = None, reason: str = "") -> None:
+    """Queue the email telling the rep what the prospect did on their page or in their
+    calendar, in the same transaction as the change, so the rep hears of every one."""
+    if what not in REP_NOTICE_VERBS:
+        raise ValueError(f"unknown rep notice {what!r}")
+    session.add(OutboxMessage(kind="rep.notify", followup_id=followup.id,
+                              payload={"what": what, "start": iso_utc(followup.start),
+                                       "previous_start": (iso_utc(previous_start)
+                                                          if previous_start else None),
+                                       "reason": reason},
+                              next_attempt_at=now, created_at=now))
 
 
 @dataclass
@@ -109,6 +128,39 @@ def _invite_status(message: OutboxMessage) -> str:
     if message.failed_at is not None:
         return "failed"
     return "retrying" if message.last_error else "pending"
+
+
+@dataclass(frozen=True)
+class RepNotice:
+    """One thing a prospect did, as the live screen lists it on its next load."""
+
+    at: datetime
+    what: str  # picked | moved | cancelled | declined
+    prospect_name: str
+    title: str
+    start: datetime
+    previous_start: datetime | None
+    reason: str
+
+    @property
+    def verb(self) -> str:
+        return REP_NOTICE_VERBS[self.what]
+
+
+def rep_notices(store: Store, rep_id: int, *, limit: int = 5) -> list[RepNotice]:
+    """The rep's latest notices, newest first: the same records the emails are sent from."""
+    with store.reading() as session:
+        rows = session.execute(
+            select(OutboxMessage, FollowUp).join(FollowUp, OutboxMessage.followup_id == FollowUp.id)
+            .where(OutboxMessage.kind == "rep.notify", FollowUp.rep_id == rep_id)
+            .order_by(OutboxMessage.id.desc()).limit(limit)).all()
+        return [RepNotice(at=message.created_at, what=message.payload["what"],
+                          prospect_name=followup.prospect.name, title=followup.title,
+                          start=datetime.fromisoformat(message.payload["start"]),
+                          previous_start=(datetime.fromisoformat(message.payload["previous_start"])
+                                          if message.payload.get("previous_start") else None),
+                          reason=message.payload.get("reason", ""))
+                for message, followup in rows]
 
 
 def _lease_due(context: OutboxContext, limit: int) -> list[int]:
@@ -253,9 +305,11 @@ def send_invite(context: OutboxContext, message: OutboxMessage) -> dict:
         when = f"{local_label(followup.start, timezone)} ({timezone})"
         verb = "Cancelled" if method == "CANCEL" else (
             "Updated invitation" if event.sequence else "Invitation")
-        text = _invite_text(followup, event.description, when, method)
+        text = _invite_text(followup, event.description, when, method,
+                            by=message.payload.get("by", "rep"))
         mail = invite_message(event, method=method, to=Attendee(email, name),
                               sender=context.settings.mail_from,
+                              reply_to=Attendee(followup.rep.email, followup.rep.name),
                               subject=f"{verb}: {followup.title} — {when}", text=text,
                               now=context.clock.now())
         context.mailer.send(mail)
@@ -277,6 +331,7 @@ def send_offer(context: OutboxContext, message: OutboxMessage) -> None:
     mail = offer_message(
         to=Attendee(offer.prospect.email, offer.prospect.name),
         sender=context.settings.mail_from, rep_name=offer.rep.name, title=offer.title,
+        reply_to=Attendee(offer.rep.email, offer.rep.name),
         url=message.payload["url"], timezone=zone,
         slot_labels=[local_label(h.start, zone) for h in offer.holds if h.released_at is None],
         expires_label=f"{local_label(offer.expires_at, zone)} ({zone})",
@@ -285,9 +340,39 @@ def send_offer(context: OutboxContext, message: OutboxMessage) -> None:
     return None
 
 
-def _invite_text(followup: FollowUp, description: str, when: str, method: str) -> str:
+def notify_rep(context: OutboxContext, message: OutboxMessage) -> None:
+    """Email the rep what the prospect did: who, what, from when to when in the rep's own
+    zone, and the reason when one was given."""
+    followup = _load_followup(context, message.followup_id)
+    rep, prospect = followup.rep, followup.prospect
+    what = message.payload["what"]
+    zone = rep.timezone
+    start = datetime.fromisoformat(message.payload["start"])
+    when = f"{local_label(start, zone)} ({zone})"
+    previous = message.payload.get("previous_start")
+    who = f"{prospect.name} <{prospect.email}>"
+    verb = REP_NOTICE_VERBS[what]
+    lines = [f"{who} {verb} “{followup.title}”."]
+    if what == "moved" and previous:
+        before = local_label(datetime.fromisoformat(previous), zone)
+        lines.append(f"Moved from {before} to {when}.")
+    else:
+        lines.append(f"When: {when}.")
+    if message.payload.get("reason"):
+        lines.append(f"Reason given: {message.payload['reason']}")
+    mail = notice_message(to=Attendee(rep.email, rep.name), sender=context.settings.mail_from,
+                          reply_to=Attendee(prospect.email, prospect.name),
+                          subject=f"{prospect.name} {verb} “{followup.title}” — {when}",
+                          text="\n".join(lines) + "\n", now=context.clock.now())
+    context.mailer.send(mail)
+    return None
+
+
+def _invite_text(followup: FollowUp, description: str, when: str, method: str,
+                 by: str = "rep") -> str:
     if method == "CANCEL":
-        return f"{followup.rep.name} cancelled “{followup.title}” on {when}.\n"
+        who = followup.prospect.name if by == "prospect" else followup.rep.name
+        return f"{who} cancelled “{followup.title}” on {when}.\n"
     return (f"{followup.rep.name} invites you to “{followup.title}” on {when}.\n\n"
             f"{description}\n")
 
@@ -298,4 +383,4 @@ def _ref(record: CalendarEventRecord) -> EventRef:
 
 
 HANDLERS.update({"calendar.sync": write_calendar, "invite.send": send_invite,
-                 "offer.send": send_offer})
+                 "offer.send": send_offer, "rep.notify": notify_rep})

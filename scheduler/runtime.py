@@ -18,7 +18,7 @@ from scheduler.connections import renew_push_channels, run_requested_syncs
 from scheduler.errors import SchedulerError
 from scheduler.invites import Mailer, mailer_from_settings
 from scheduler.log import push_to_crm
-from scheduler.offers import expire_offers, followup_token
+from scheduler.offers import expire_offers, short_followup_token
 from scheduler.outbox import OutboxContext, process_outbox
 from scheduler.providers import google, local, outlook
 from scheduler.providers.base import ProviderRegistry
@@ -58,8 +58,8 @@ class Nextstep:
         base = settings.base_url.rstrip("/")
         return cls(settings=settings, store=store, clock=clock, calendars=calendars, http=http,
                    mailer=mailer or mailer_from_settings(settings),
-                   manage_url=lambda followup: f"{base}/f/" + followup_token(
-                       followup.id, settings=settings, clock=clock))
+                   manage_url=lambda followup: f"{base}/f/" + short_followup_token(
+                       followup.id, store=store, settings=settings, clock=clock))
 
     def use_jobs(self, jobs: Jobs) -> Nextstep:
         self.jobs = jobs

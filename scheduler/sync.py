@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from scheduler import outbox
 from scheduler.booking import release_reservations
 from scheduler.calendars import Calendars
 from scheduler.clock import Clock, iso_utc
@@ -133,6 +134,8 @@ def _answers(session: Session, followup: FollowUp, change: EventChange, *, now: 
         if email == prospect and attendee.response in PROSPECT_ANSWERS:
             _enter(session, followup, PROSPECT_ANSWERS[attendee.response], now=now,
                    by="prospect", via=via, email=email)
+            if attendee.response == "declined":
+                outbox.enqueue_rep_notice(session, followup, what="declined", now=now)
         elif email in helpers and attendee.response == "declined":
             append(session, "attendee.declined", at=now, rep_id=followup.rep_id,
                    followup_id=followup.id, email=email, by="helper", via=via)

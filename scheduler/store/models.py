@@ -315,3 +315,18 @@ class LocalEvent(Base):
     status: Mapped[str] = mapped_column(String(20), default="confirmed")
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     change_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ShortLink(Base):
+    """A short random id a person can paste, standing for a long signed link; its expiry is
+    kept here, and the signed token it stands for still carries its own checks."""
+
+    __tablename__ = "short_links"
+    __table_args__ = (Index("ix_short_links_target", "kind", "target_id"),)
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # offer | followup
+    target_id: Mapped[str] = mapped_column(String(64))
+    token: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

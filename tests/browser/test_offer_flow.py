@@ -110,6 +110,7 @@ def test_prospect_picks_moves_and_cancels_from_the_emailed_link(
 
         expect(booked.locator("strong time.when")).to_have_attribute("datetime", new_start)
         assert _shown_as_tokyo_time(booked.locator("strong time.when").inner_text(), new_start)
+        offer_page.once("dialog", lambda dialog: dialog.accept())  # "Cancel this meeting?"
         offer_page.click("#cancel")
 
         expect(offer_page.locator("h1")).to_contain_text("Cancelled")

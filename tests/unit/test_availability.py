@@ -193,19 +193,21 @@ def test_ranking_fills_with_the_soonest_when_there_are_fewer_days_than_count() -
 
 def test_ranking_counts_days_in_the_prospects_zone() -> None:
     # In UTC these are two days; in Tokyo (UTC+9) 23:00 UTC is already Tuesday morning
-    # and 16:00 UTC Tuesday is Wednesday.
+    # and 16:00 UTC Tuesday is Wednesday. In UTC, Tuesday's afternoon slot is taken over its
+    # 02:00 so that the choice is not two mornings; Monday's 23:00 fills the third place.
     candidates = slots_on(at(0, 10), at(0, 23), at(0, 23, 30), at(1, 2), at(1, 16))
-    assert starts(rank_slots(candidates, timezone="UTC")) == [at(0, 10), at(0, 23), at(1, 2)]
+    assert starts(rank_slots(candidates, timezone="UTC")) == [at(0, 10), at(0, 23), at(1, 16)]
     assert starts(rank_slots(candidates, timezone="Asia/Tokyo")) == [at(0, 10), at(0, 23),
                                                                       at(1, 16)]
     assert starts(rank_slots(candidates, count=2, timezone="Asia/Tokyo")) == [at(0, 10),
                                                                               at(0, 23)]
 
 
-def test_ranking_stops_reading_once_it_has_enough_days() -> None:
+def test_ranking_stops_reading_one_day_past_enough_days() -> None:
+    # The fourth day is read in case its other half of the day makes a better mix.
     def candidates() -> Iterator[Interval]:
-        yield from slots_on(at(0, 9), at(0, 9, 30), at(1, 9), at(2, 9))
-        raise AssertionError("read past the third day")
+        yield from slots_on(at(0, 9), at(0, 9, 30), at(1, 9), at(2, 9), at(3, 9), at(4, 9))
+        raise AssertionError("read past the fifth day")
 
     assert len(rank_slots(candidates())) == 3
 
@@ -220,7 +222,8 @@ def test_a_whole_quarter_proposal_ranks_the_first_free_days() -> None:
     rep = Person("rep", utc_office(), busy=[iv(0, (0, 0), (23, 0))])
     quarter = Interval(MONDAY, MONDAY + timedelta(days=90))
     proposal = rank_slots(free_slots([rep], window=quarter, rules=HALF_HOUR, now=at(0, 0)))
-    assert starts(proposal) == [at(1, 9), at(2, 9), at(3, 9)]
+    # Soonest first on different days, with an afternoon among the mornings.
+    assert starts(proposal) == [at(1, 9), at(2, 12), at(3, 9)]
 
 
 # --- storage form -------------------------------------------------------------------------

@@ -212,14 +212,34 @@ def test_working_intervals_are_the_local_rules_read_in_utc(start: datetime, cell
     assert all(window.start <= i.start and i.end <= window.end for i in found)
 
 
-def first_per_day(slots: Sequence[Interval], day_of: Callable[[Interval], date],
-                  count: int) -> list[Interval]:
-    """What ranking should pick: each new day's first slot, then the soonest of the rest."""
+def mixed_per_day(slots: Sequence[Interval], day_of: Callable[[Interval], date],
+                  count: int, morning: Callable[[Interval], bool]) -> list[Interval]:
+    """What ranking should pick: the soonest slot, then one per following day: that day's
+    first, unless all picks share a half of the day and the day (or, once, when days are to
+    spare, the next day) has a slot in the other half. Then the soonest of the rest."""
+    days = sorted({day_of(s) for s in slots})
+    by_day = {day: [s for s in slots if day_of(s) == day] for day in days[:count + 1]}
+    ordered = list(by_day.values())
     picks: list[Interval] = []
-    for slot in slots:
-        if len(picks) < count and day_of(slot) not in {day_of(p) for p in picks}:
-            picks.append(slot)
-    rest = [s for s in slots if s not in picks]
+    skipped = False
+    i = 0
+    while len(picks) < count and i < len(ordered):
+        same = len({morning(p) for p in picks}) == 1
+        want = (lambda s: morning(s) != morning(picks[0])) if same else None
+        today = [s for s in ordered[i] if want and want(s)]
+        spare_days = len(ordered) - i - 1 >= count - len(picks)
+        tomorrow = ([s for s in ordered[i + 1] if want(s)]
+                    if want and not skipped and spare_days else [])
+        if today:
+            picks.append(today[0])
+        elif tomorrow:
+            picks.append(tomorrow[0])
+            skipped = True
+            i += 1
+        else:
+            picks.append(ordered[i][0])
+        i += 1
+    rest = [s for day in ordered for s in day if s not in picks]
     return sorted(picks + rest[:count - len(picks)])
 
 
@@ -241,4 +261,7 @@ def test_ranking_picks_the_soonest_slot_of_as_many_days_as_it_can(
     assert len(ranked) == min(count, len(slots))
     assert not slots or ranked[0] == slots[0]
     assert len({day_of(s) for s in ranked}) == min(count, len({day_of(s) for s in slots}))
-    assert ranked == first_per_day(slots, day_of, count)
+    def morning(slot: Interval) -> bool:
+        return slot.start.astimezone(ZoneInfo(zone)).hour < 12
+
+    assert ranked == mixed_per_day(slots, day_of, count, morning)

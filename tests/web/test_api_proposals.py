@@ -25,7 +25,8 @@ def test_three_slots_on_different_days_in_the_shape_of_api_md(api, rep):
                      "spoken": "today at 08:00", "outside_hours": None}
     days = [slot["start"][:10] for slot in answer["proposals"]]
     assert days == ["2026-11-23", "2026-11-24", "2026-11-25"]
-    assert answer["spoken"] == ("Would today at 08:00, tomorrow at 08:00 or "
+    # Soonest first, and an afternoon among the mornings so the prospect has a real choice.
+    assert answer["spoken"] == ("Would today at 08:00, tomorrow at 12:00 or "
                                 "Wednesday the 25th at 08:00 your time work for you?")
 
 

@@ -69,7 +69,8 @@ def test_the_prospect_picks_a_slot_and_the_link_is_then_used(api, pages, runtime
     assert followup.start.isoformat().replace("+00:00", "Z") == chosen
     again = pages.post(path(offer["url"]), data={"start": offer["slots"][0]["start"]})
     assert again.status_code == 409 and "already booked" in again.text
-    assert pages.get(path(offer["url"])).status_code == 409
+    reopened = pages.get(path(offer["url"]))  # the booked follow-up, not a dead end
+    assert reopened.status_code == 303 and "/f/" in reopened.headers["Location"]
     assert logged_kinds(runtime)[:3] == ["offer.sent", "followup.booked", "offer.accepted"]
 
 

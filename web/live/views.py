@@ -22,7 +22,7 @@ from scheduler.connections import connection_problems
 from scheduler.errors import SchedulerError
 from scheduler.events import display_names, plan_of
 from scheduler.offers import create_offer
-from scheduler.outbox import invite_deliveries
+from scheduler.outbox import invite_deliveries, rep_notices
 from scheduler.plans import STEP_TYPES, describe_plan
 from scheduler.spoken import local_label
 from scheduler.store.models import FollowUp
@@ -69,6 +69,7 @@ def screen():
                            rows=range(forms.PLAN_ROWS), reasons=forms.NO_NEXT_STEP_REASONS,
                            colleagues=list_colleagues(runtime().store, rep),
                            problems=connection_problems(rep.id, **deps("store", "calendars")),
+                           notices=rep_notices(runtime().store, rep.id),
                            idempotency_key=uuid.uuid4().hex)
 
 
@@ -125,7 +126,9 @@ def _booked(followup: FollowUp, *, created: bool, amended: bool):
     invite = invite_deliveries(runtime().store, [followup.id]).get(followup.id)
     return render_template("live/_booked.html", rep=rep, created=created, amended=amended,
                            followup=followup, steps=steps, calendars=calendars, invite=invite,
-                           invites_by_provider=runtime().calendars.sends_own_invites(rep))
+                           invites_by_provider=runtime().calendars.sends_own_invites(rep),
+                           manage_url=runtime().manage_url(followup)
+                           if runtime().manage_url else None)
 
 
 @bp.post("/live/offer")

@@ -7,24 +7,29 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from flask import Response, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from scheduler.access import PROSPECT
 from scheduler.availability import Interval
 from scheduler.booking import cancel_followup, get_followup_or_raise
-from scheduler.errors import InvalidInput, SchedulerError
+from scheduler.errors import InvalidInput, OfferUsed, SchedulerError
 from scheduler.events import followup_event, video_link
 from scheduler.invites import build_ics
 from scheduler.lifecycle import LIVE, Status
 from scheduler.offers import (
     accept_offer,
-    followup_token,
+    offer_followup,
     open_offer_or_raise,
     open_slots,
     read_followup_token,
+    read_offer_token,
     reschedule_by_prospect,
     reschedule_choices,
+    short_followup_token,
 )
 from scheduler.plans import describe_plan, plan_from_dict
+from scheduler.short_links import expand
+from scheduler.store.models import LogEntry
 from web.errors import status_for
 from web.extensions import limiter
 from web.offers import bp
@@ -59,7 +64,16 @@ def link_problem(error: SchedulerError):
 @public
 @per_link
 def offer(token: str):
-    offer = open_offer_or_raise(token, **deps("store", "settings", "clock"))
+    signed = _signed(token, "offer")
+    try:
+        offer = open_offer_or_raise(signed, **deps("store", "settings", "clock"))
+    except OfferUsed:
+        # Picked already: the booked follow-up is what the prospect came back for.
+        booked = offer_followup(runtime().store,
+                                read_offer_token(signed, **deps("settings", "clock")))
+        if booked is None:
+            raise
+        return redirect(url_for("offers.followup", token=_manage_token(booked.id)), 303)
     plan = describe_plan(plan_from_dict(offer.plan), {"rep": offer.rep.name,
                                                       "prospect": offer.prospect.name})
     return render_template("offers/offer.html", offer=offer, slots=open_slots(offer),
@@ -85,7 +99,8 @@ def followup(token: str):
                                                       "settings"))
     return render_template("offers/followup.html", followup=followup, token=token,
                            cancelled=followup.status == Status.CANCELLED, choices=choices,
-                           links=_calendar_links(followup), video_link=video_link(followup))
+                           links=_calendar_links(followup), video_link=video_link(followup),
+                           moved_from=_moved_from(followup))
 
 
 @bp.post("/f/<token>/reschedule")
@@ -100,8 +115,9 @@ def reschedule(token: str):
 @public
 def cancel(token: str):
     followup = _followup(token)
+    reason = request.form.get("reason", "").strip()[:500]
     cancel_followup(followup.id, actor="prospect", viewer=PROSPECT,
-                    **deps("store", "calendars", "clock", "jobs"), reason="by the prospect")
+                    **deps("store", "calendars", "clock", "jobs"), reason=reason)
     return redirect(url_for("offers.followup", token=token), 303)
 
 
@@ -117,12 +133,27 @@ def invite(token: str):
 
 
 def _followup(token: str):
-    followup_id = read_followup_token(token, **deps("settings", "clock"))
+    followup_id = read_followup_token(_signed(token, "followup"), **deps("settings", "clock"))
     return get_followup_or_raise(runtime().store, followup_id)
 
 
+def _moved_from(followup) -> datetime | None:
+    """Where the meeting was before its latest move, so the page can say from when to when."""
+    with runtime().store.reading() as session:
+        entry = session.scalar(select(LogEntry).where(
+            LogEntry.followup_id == followup.id, LogEntry.kind == "followup.rescheduled")
+            .order_by(LogEntry.id.desc()).limit(1))
+    previous = entry.data.get("previous_start") if entry is not None else None
+    return datetime.fromisoformat(previous.replace("Z", "+00:00")) if previous else None
+
+
 def _manage_token(followup_id: str) -> str:
-    return followup_token(followup_id, **deps("settings", "clock"))
+    return short_followup_token(followup_id, **deps("store", "settings", "clock"))
+
+
+def _signed(token: str, kind: str) -> str:
+    """The signed token behind a short link (a long link is its own)."""
+    return expand(runtime().store, token, kind=kind, now=runtime().clock.now())
 
 
 def _chosen_start() -> datetime:

@@ -171,3 +171,14 @@
     if (next) { next.focus(); }
   });
 })();
+
+// Copy a link to paste into the call's chat; the button says when it worked.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-copy]");
+  if (!button) { return; }
+  navigator.clipboard.writeText(button.dataset.copy).then(function () {
+    button.textContent = "Copied";
+  }, function () {
+    button.textContent = "Select the link and copy it";
+  });
+});

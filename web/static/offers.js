@@ -25,6 +25,36 @@
       .forEach(function (zone) { select.add(new Option(zone, zone)); });
     select.value = browserZone;
     select.addEventListener("change", function () { render(select.value); });
+    // Four hundred zones are too many to scroll: a search box narrows them as one types.
+    var search = document.createElement("input");
+    search.type = "search";
+    search.id = "zone-search";
+    search.placeholder = "Search a zone, e.g. Tokyo";
+    search.setAttribute("aria-label", "Search a time zone");
+    search.setAttribute("list", "zone-list");
+    var list = document.createElement("datalist");
+    list.id = "zone-list";
+    Array.prototype.forEach.call(select.options, function (option) {
+      list.appendChild(new Option(option.value.replace(/_/g, " "), option.value));
+    });
+    select.parentNode.insertBefore(search, select);
+    select.parentNode.insertBefore(list, select);
+    search.addEventListener("input", function () {
+      var typed = search.value.trim().toLowerCase().replace(/ /g, "_");
+      var match = Array.prototype.find.call(select.options, function (option) {
+        return option.value.toLowerCase() === typed;
+      }) || Array.prototype.find.call(select.options, function (option) {
+        return typed.length > 2 && option.value.toLowerCase().indexOf(typed) !== -1;
+      });
+      if (match) { select.value = match.value; render(match.value); }
+    });
   }
   render(browserZone);
 })();
+
+// A cancel cannot be undone: ask once before the form goes.
+document.querySelectorAll("[data-confirm]").forEach((button) => {
+  button.addEventListener("click", (event) => {
+    if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
+});
