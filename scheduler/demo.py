@@ -10,9 +10,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from scheduler.accounts import add_user, create_api_token, get_user_by_email, set_password
-from scheduler.booking import upsert_prospect
 from scheduler.providers.local import LocalCalendar
 from scheduler.requests import ProspectIn
+from scheduler.reservations import upsert_prospect
 from scheduler.runtime import Nextstep
 
 DEMO_PASSWORD = "nextstep-demo"  # noqa: S105 - printed by `nextstep demo`, demo only

@@ -22,7 +22,7 @@ from scheduler.store import Store
 from scheduler.store.models import FollowUp, LogEntry, Offer, Prospect, WebhookDelivery
 
 KINDS = (
-    "followup.booked", "followup.rescheduled", "followup.cancelled",
+    "followup.booked", "followup.rescheduled", "followup.cancelled", "followup.done",
     "offer.sent", "offer.accepted", "offer.withdrawn", "offer.expired",
     "attendee.declined", "attendee.accepted", "step.done", "step.stalled",
     "call.no_next_step", "calendar.write_failed", "connection.needs_reconnect",

@@ -14,6 +14,7 @@ from scheduler.amendments import amend_plan
 from scheduler.booking import (
     book_followup,
     cancel_followup,
+    complete_followup,
     end_call_without_next_step,
     get_followup_or_raise,
     guess_prospect_timezone,
@@ -134,6 +135,8 @@ def change_followup(followup_id: str):
     elif patch.status == Status.CANCELLED:
         followup = cancel_followup(followup_id, actor="rep", rep_id=g.rep.id,
                                    **deps("store", "calendars", "clock", "jobs"))
+    elif patch.status == Status.DONE:
+        followup = complete_followup(followup_id, rep_id=g.rep.id, **deps("store", "clock"))
     else:
         followup = mark_steps_done(followup_id, [(s.index, s.done) for s in patch.steps or ()],
                                    rep_id=g.rep.id, **deps("store", "clock"))
@@ -145,7 +148,8 @@ def change_followup(followup_id: str):
 def create_offer_link():
     sent = create_offer(json_body(OfferRequest), rep=g.rep, **deps())
     return OfferOut.from_domain(sent, rep_timezone=g.rep.timezone,
-                                now=runtime().clock.now()).model_dump(mode="json"), 201
+                                now=runtime().clock.now()).model_dump(mode="json"), \
+        201 if sent.created else 200
 
 
 @bp.post("/calls/no-next-step")
