@@ -260,7 +260,8 @@ def cancel_followup(followup_id: str, *, actor: str, rep_id: int | None, store: 
 def complete_followup(followup_id: str, *, rep_id: int | None, store: Store,
                       clock: Clock) -> FollowUp:
     """The rep says the meeting took place, which only they know: allowed once it has
-    ended (before, 422 naming `status`), logged once. The calendar event stays as it is, so nothing goes to the outbox."""
+    ended (before, 422 naming `status`), logged once. The calendar event stays as it is,
+    so nothing goes to the outbox."""
     now = clock.now()
 
     def complete(session: Session) -> None:

@@ -3,13 +3,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
-from flask import Response, render_template, request, stream_with_context
+from flask import Response, render_template, request
 from flask_login import current_user, login_required
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
-from scheduler.log import KINDS, export_csv, recent_entries
+from scheduler.log import KINDS, read_entries
 from scheduler.overview import follow_through
 from scheduler.requests import Name
+from web.exports import csv_download
 from web.log import bp
 from web.runtime import deps, runtime
 
@@ -22,6 +23,7 @@ def _calendar_year(day: date) -> date:
 
 
 Day = Annotated[date, AfterValidator(_calendar_year)]
+PAGE_ENTRIES = 100  # the page shows the newest; the export has them all
 
 
 class LogFilter(BaseModel):
@@ -58,7 +60,8 @@ def _filter() -> tuple[LogFilter, list[str]]:
 def index():
     query, bad_fields = _filter()
     rep = current_user.user
-    records = recent_entries(runtime().store, rep_id=rep.id, **query.bounds())
+    records = list(read_entries(runtime().store, rep_id=rep.id, newest_first=True,
+                                limit=PAGE_ENTRIES, **query.bounds()))
     sections = follow_through(rep, prospect=query.prospect, **deps("store", "clock"))
     return render_template("log/index.html", records=records, sections=sections, rep=rep,
                            kinds=KINDS, query=query, bad_fields=bad_fields,
@@ -72,7 +75,5 @@ def export():
     if bad_fields:
         return Response(f"invalid filter: {', '.join(bad_fields)}\n", status=422,
                         mimetype="text/plain")
-    records = recent_entries(runtime().store, rep_id=current_user.user.id, limit=1000,
-                             **query.bounds())
-    return Response(stream_with_context(export_csv(records)), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="nextstep-log.csv"'})
+    return csv_download(read_entries(runtime().store, rep_id=current_user.user.id,
+                                     **query.bounds()))
