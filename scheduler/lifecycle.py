@@ -53,6 +53,33 @@ class OfferStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class OfferChange(StrEnum):
+    ACCEPT = "accept"      # the prospect picks a slot (the follow-up is booked with it)
+    WITHDRAW = "withdraw"  # the rep takes the link back
+    EXPIRE = "expire"      # its time ran out
+
+
+@dataclass(frozen=True)
+class OfferTransition:
+    change: OfferChange
+    target: OfferStatus
+    log_kind: str
+
+
+# Every change leaves `open` for an end; from an end nothing happens.
+OFFER_TRANSITIONS: dict[OfferChange, OfferTransition] = {
+    change: OfferTransition(change, target, kind) for change, target, kind in (
+        (OfferChange.ACCEPT, OfferStatus.ACCEPTED, "offer.accepted"),
+        (OfferChange.WITHDRAW, OfferStatus.WITHDRAWN, "offer.withdrawn"),
+        (OfferChange.EXPIRE, OfferStatus.EXPIRED, "offer.expired"))}
+
+
+def offer_transition(status: str, change: OfferChange) -> OfferTransition | None:
+    """What `change` does to an offer in `status`: None once it is no longer open (the
+    services tell the prospect why, with their own errors)."""
+    return OFFER_TRANSITIONS[change] if OfferStatus(status) is OfferStatus.OPEN else None
+
+
 class Change(StrEnum):
     """What happens to a follow-up: Nextstep's verbs, and what sync sees in the calendar."""
 

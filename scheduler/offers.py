@@ -26,7 +26,7 @@ from scheduler.errors import (
     OfferUsed,
     SlotTaken,
 )
-from scheduler.lifecycle import LIVE, OfferStatus
+from scheduler.lifecycle import LIVE, OfferChange, OfferStatus, offer_transition
 from scheduler.log import append
 from scheduler.plans import parse_plan, plan_from_dict, plan_to_dict
 from scheduler.requests import OfferRequest, ProposalRequest
@@ -245,11 +245,12 @@ def accept_offer(token: str, start: datetime, *, store: Store, calendars: Calend
     def consume(session: Session) -> FollowUp:
         locked = session.get(Offer, offer.id, with_for_update={"of": Offer})
         _ensure_open(locked, now)
-        locked.status = OfferStatus.ACCEPTED
+        step = offer_transition(locked.status, OfferChange.ACCEPT)
+        locked.status = step.target
         release_holds(session, offer.id, now=now)
         followup = insert_followup(session, meeting, settings=settings, now=now, via="offer",
                                    invite=invite, offer_id=offer.id)
-        append(session, "offer.accepted", at=now, rep_id=offer.rep_id, followup_id=followup.id,
+        append(session, step.log_kind, at=now, rep_id=offer.rep_id, followup_id=followup.id,
                offer_id=offer.id, start=iso_utc(chosen.start))
         return followup
 
@@ -297,10 +298,11 @@ def withdraw_offer(offer_id: str, *, rep_id: int, store: Store, clock: Clock) ->
         offer = session.get(Offer, offer_id, with_for_update={"of": Offer})
         if offer is None or offer.rep_id != rep_id:
             raise NotFound("no such offer", field="id")
-        if offer.status == OfferStatus.OPEN:
-            offer.status = OfferStatus.WITHDRAWN
+        step = offer_transition(offer.status, OfferChange.WITHDRAW)
+        if step is not None:  # withdrawing an offer that ended already changes nothing
+            offer.status = step.target
             release_holds(session, offer_id, now=now)
-            append(session, "offer.withdrawn", at=now, rep_id=rep_id, offer_id=offer_id)
+            append(session, step.log_kind, at=now, rep_id=rep_id, offer_id=offer_id)
     return get_offer_or_raise(store, offer_id)
 
 
@@ -311,9 +313,10 @@ def expire_offers(*, store: Store, clock: Clock) -> int:
         offers = session.scalars(select(Offer).where(Offer.status == OfferStatus.OPEN,
                                                      Offer.expires_at <= now)).all()
         for offer in offers:
-            offer.status = OfferStatus.EXPIRED
+            step = offer_transition(offer.status, OfferChange.EXPIRE)
+            offer.status = step.target
             release_holds(session, offer.id, now=now)
-            append(session, "offer.expired", at=now, rep_id=offer.rep_id, offer_id=offer.id)
+            append(session, step.log_kind, at=now, rep_id=offer.rep_id, offer_id=offer.id)
     return len(offers)
 
 
