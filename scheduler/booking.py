@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -28,6 +28,13 @@ from scheduler.lifecycle import LIVE, Change, enter, transition
 from scheduler.log import append
 from scheduler.outside_hours import hours_meet, outside_hours_slots
 from scheduler.plans import parse_plan
+from scheduler.preferences import (
+    meeting_duration,
+    padded,
+    preferences_of,
+    prospect_daytime,
+    shared_rules,
+)
 from scheduler.requests import BookingRequest, NoNextStep, ProposalRequest
 from scheduler.reservations import (
     Jobs,
@@ -68,6 +75,7 @@ class Booked:
     created: bool  # False when an idempotent retry returned the first booking
 
 
+
 # Proposing
 
 def propose_slots(request: ProposalRequest, *, rep: User, store: Store, calendars: Calendars,
@@ -86,11 +94,14 @@ def propose_slots(request: ProposalRequest, *, rep: User, store: Store, calendar
     report = calendars.busy(people, window)
     with store.reading() as session:
         reserved = reserved_intervals(session, [p.id for p in people], window, now=now)
-    persons = [Person(key=p.email, hours=WorkingHours.from_dict(p.working_hours),
-                      busy=[*report.busy.get(p.email, []), *reserved.get(p.id, [])])
-               for p in people]
-    rules = slot_rules(settings, request.duration_minutes)
-    daytime = prospect_hours(settings, request.prospect.timezone)
+    own = [preferences_of(p, settings) for p in people]
+    rules = shared_rules(own, duration_minutes=meeting_duration(request, own[0]),
+                         grid_minutes=settings.slot_grid_minutes)
+    persons = [Person(key=p.email, hours=mine.working_hours,
+                      busy=padded([*report.busy.get(p.email, []), *reserved.get(p.id, [])],
+                                  mine, rules))
+               for p, mine in zip(people, own, strict=True)]
+    daytime = prospect_daytime(own[0], request.prospect.timezone)
     slots = rank_slots(
         free_slots(persons, window=window, rules=rules, now=now, prospect_hours=daytime),
         count=request.count, timezone=request.prospect.timezone)
@@ -120,21 +131,6 @@ def _outside_hours_proposal(proposal: Proposal, request: ProposalRequest,
                    outside_hours=tuple(option.side for option in options))
 
 
-def slot_rules(settings: Settings, duration_minutes: int) -> SlotRules:
-    buffer = timedelta(minutes=settings.buffer_minutes)
-    return SlotRules(duration=timedelta(minutes=duration_minutes),
-                     grid=timedelta(minutes=settings.slot_grid_minutes),
-                     buffer_before=buffer, buffer_after=buffer,
-                     notice=timedelta(minutes=settings.min_notice_minutes))
-
-
-def prospect_hours(settings: Settings, timezone: str) -> WorkingHours:
-    """The prospect's daytime: weekdays between the configured hours, in their zone."""
-    return WorkingHours.office(timezone, start=time.fromisoformat(settings.prospect_day_start),
-                               end=time.fromisoformat(settings.prospect_day_end))
-
-
-
 # Booking
 
 def book_followup(request: BookingRequest, *, rep: User, store: Store, calendars: Calendars,
@@ -145,7 +141,7 @@ def book_followup(request: BookingRequest, *, rep: User, store: Store, calendars
         existing = get_followup_by_key(store, rep.id, request.idempotency_key)
         if existing is not None:
             return Booked(existing, created=False)
-    meeting = prepare_meeting(request, rep=rep, store=store, clock=clock)
+    meeting = prepare_meeting(request, rep=rep, store=store, clock=clock, settings=settings)
     ensure_free(meeting, calendars=calendars, settings=settings)
     invite = not calendars.sends_own_invites(rep)
     try:
@@ -164,7 +160,7 @@ def book_followup(request: BookingRequest, *, rep: User, store: Store, calendars
 
 
 def prepare_meeting(request: BookingRequest, *, rep: User, store: Store,
-                    clock: Clock) -> Meeting:
+                    clock: Clock, settings: Settings) -> Meeting:
     now = clock.now()
     start = request.start.astimezone(ZoneInfo("UTC"))
     if start < now:
@@ -177,8 +173,9 @@ def prepare_meeting(request: BookingRequest, *, rep: User, store: Store,
         raise InvalidInput("the prospect is already in the meeting as rep or helper",
                            field="prospect.email")
     title = request.title or default_title(request.step_type, rep, request.prospect)
+    minutes = meeting_duration(request, preferences_of(rep, settings))
     return Meeting(rep=rep, helpers=helpers, prospect=request.prospect, start=start,
-                   end=start + timedelta(minutes=request.duration_minutes), title=title,
+                   end=start + timedelta(minutes=minutes), title=title,
                    step_type=request.step_type, plan=plan,
                    idempotency_key=request.idempotency_key)
 

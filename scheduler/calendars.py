@@ -36,6 +36,12 @@ class Source:
     busy_calendars: tuple[str, ...] = ()  # what counts as busy; () means calendar_id alone
 
 
+@dataclass(frozen=True)
+class VideoMeeting:
+    link: str | None  # the rep's own link
+    provider: str | None  # or the calendar's kind of meeting ("Google Meet")
+
+
 @dataclass
 class BusyReport:
     busy: dict[str, list[Interval]]
@@ -85,6 +91,18 @@ class Calendars:
         """Whether the rep's provider emails attendees itself; else Nextstep sends the .ics."""
         description = self.providers.get(self.sources([rep])[rep.email].provider)
         return description is not None and description.sends_own_invites
+
+    def makes_video_meetings(self, source: Source) -> bool:
+        """Whether the booking calendar makes a video meeting (Meet, Teams) for an event."""
+        description = self.providers.get(source.provider)
+        return description is not None and description.video_meetings is not None
+
+    def video_meeting_label(self, rep: User) -> VideoMeeting:
+        """What a prospect is told before booking: the rep's link, or the calendar's own
+        kind of meeting that comes with the invite."""
+        description = self.providers.get(self.sources([rep])[rep.email].provider)
+        provider = description.video_meetings if description else None
+        return VideoMeeting(link=None if provider else rep.video_link, provider=provider)
 
     # Reading
 

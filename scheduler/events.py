@@ -35,10 +35,21 @@ def display_names(followup: FollowUp) -> dict[str, str]:
     return names
 
 
+def video_link(followup: FollowUp) -> str | None:
+    """Where the meeting happens: the calendar's own video meeting once it made one, else
+    the rep's video link."""
+    return followup.video_link or followup.rep.video_link
+
+
 def followup_event(followup: FollowUp, *, calendar_id: str,
-                   manage_url: Callable[[FollowUp], str] | None = None) -> CalendarEvent:
+                   manage_url: Callable[[FollowUp], str] | None = None,
+                   conference: bool = False) -> CalendarEvent:
+    """With `conference`, the calendar is asked for a video meeting of its own and the rep's
+    link is kept for when it makes none."""
     plan = plan_of(followup)
-    description = describe_plan(plan, display_names(followup)) if plan.steps else ""
+    link = followup.video_link if conference else video_link(followup)
+    description = f"Join: {link}\n\n" if link else ""
+    description += describe_plan(plan, display_names(followup)) if plan.steps else ""
     if manage_url is not None:
         description += f"\n\nReschedule or cancel: {manage_url(followup)}"
     prospect = followup.prospect
@@ -53,7 +64,8 @@ def followup_event(followup: FollowUp, *, calendar_id: str,
         attendees=attendees,
         properties={FOLLOWUP_ID_PROPERTY: followup.id,
                     PLAN_PROPERTY: json.dumps(plan_to_dict(plan), sort_keys=True)},
-        sequence=followup.sequence, timezone=followup.rep.timezone)
+        sequence=followup.sequence, timezone=followup.rep.timezone, location=link,
+        conference=conference)
 
 
 def _answer(followup: FollowUp) -> str:

@@ -56,6 +56,7 @@ def build_ics(event: CalendarEvent, *, method: str, stamp: datetime | None = Non
         start=_aware(event.start, "start").astimezone(zone),
         end=_aware(event.end, "end").astimezone(zone),
         summary=event.title, description=event.description or None,
+        location=event.location or None,
         organizer=_address(event.organizer),
         attendees=[_address(attendee, participant=True) for attendee in event.attendees],
         status="CANCELLED" if method == "CANCEL" else "CONFIRMED")

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +31,9 @@ KINDS = (
 
 # Stable export columns: add at the end, never reorder (CRMs parse by position too).
 EXPORT_COLUMNS = ("id", "at", "kind", "rep_id", "followup_id", "data")
+# After them, the same entry in words (filled by the caller, who knows the rep's zone).
+READABLE_COLUMNS = ("prospect_name", "prospect_email", "meeting_start_utc",
+                    "meeting_start_local", "steps")
 
 
 @dataclass(frozen=True)
@@ -110,15 +113,18 @@ def _batches(store: Store, query, *, after_id: int, limit: int | None, newest_fi
             remaining -= len(page)
 
 
-def export_csv(records: Iterable[LogRecord]) -> Iterator[str]:
-    """CSV lines with a header; `data` as compact JSON so every kind fits one layout."""
+def export_csv(records: Iterable[LogRecord],
+               readable: Callable[[LogRecord], Sequence[str]] | None = None) -> Iterator[str]:
+    """CSV lines with a header; `data` as compact JSON so every kind fits one layout.
+    With `readable`, the READABLE_COLUMNS follow, so parsers by position keep working."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow(EXPORT_COLUMNS + (READABLE_COLUMNS if readable else ()))
     for record in records:
         row = record.as_dict()
         row["data"] = json.dumps(record.data, sort_keys=True, separators=(",", ":"))
-        writer.writerow("" if row[column] is None else row[column] for column in EXPORT_COLUMNS)
+        cells = ["" if row[column] is None else row[column] for column in EXPORT_COLUMNS]
+        writer.writerow(cells + list(readable(record)) if readable else cells)
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

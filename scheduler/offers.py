@@ -29,6 +29,7 @@ from scheduler.errors import (
 from scheduler.lifecycle import LIVE, OfferChange, OfferStatus, offer_transition
 from scheduler.log import append
 from scheduler.plans import parse_plan, plan_from_dict, plan_to_dict
+from scheduler.preferences import meeting_duration, preferences_of
 from scheduler.requests import OfferRequest, ProposalRequest
 from scheduler.reservations import (
     Jobs,
@@ -117,6 +118,7 @@ class _Offered:
     meetings: list[Meeting]
     title: str
     expires_at: datetime
+    minutes: int  # the request's length, else the rep's usual one
 
 
 def create_offer(request: OfferRequest, *, rep: User, store: Store, calendars: Calendars,
@@ -149,9 +151,10 @@ def _prepare_offer(request: OfferRequest, *, rep: User, store: Store, calendars:
     now = clock.now()
     helpers = resolve_helpers(store, request.helpers, rep=rep)
     plan = parse_plan(request.plan, today=now.astimezone(ZoneInfo(rep.timezone)).date())
-    duration = timedelta(minutes=request.duration_minutes)
+    minutes = meeting_duration(request, preferences_of(rep, settings))
+    duration = timedelta(minutes=minutes)
     starts = request.slots or [slot.start for slot in propose_slots(
-        ProposalRequest(prospect=request.prospect, duration_minutes=request.duration_minutes,
+        ProposalRequest(prospect=request.prospect, duration_minutes=minutes,
                         helpers=request.helpers, step_type=request.step_type,
                         count=request.count, allow_outside_hours=request.allow_outside_hours),
         rep=rep, store=store, calendars=calendars, clock=clock, settings=settings).slots]
@@ -174,7 +177,7 @@ def _prepare_offer(request: OfferRequest, *, rep: User, store: Store, calendars:
     expires_at = now + timedelta(minutes=request.expires_in_minutes
                                  or settings.offer_expiry_minutes)
     title = request.title or default_title(request.step_type, rep, request.prospect)
-    return _Offered(meetings=meetings, title=title, expires_at=expires_at)
+    return _Offered(meetings=meetings, title=title, expires_at=expires_at, minutes=minutes)
 
 
 def _insert_offer(session: Session, request: OfferRequest, offered: _Offered, *, rep: User,
@@ -185,7 +188,7 @@ def _insert_offer(session: Session, request: OfferRequest, offered: _Offered, *,
     first = offered.meetings[0]
     prospect = upsert_prospect(session, request.prospect, now=now)
     offer = Offer(rep_id=rep.id, prospect_id=prospect.id, title=offered.title,
-                  step_type=request.step_type, duration_minutes=request.duration_minutes,
+                  step_type=request.step_type, duration_minutes=offered.minutes,
                   helper_emails=[h.email for h in first.helpers],
                   plan=plan_to_dict(first.plan), status=OfferStatus.OPEN,
                   expires_at=offered.expires_at, idempotency_key=request.idempotency_key,

@@ -204,16 +204,21 @@ def write_calendar(context: OutboxContext, message: OutboxMessage) -> None:
     source = context.calendars.sources([followup.rep])[followup.rep.email]
     record = next((r for r in followup.events
                    if (r.provider, r.calendar_id) == (source.provider, source.calendar_id)), None)
+    conference = context.calendars.makes_video_meetings(source)
     try:
         provider = context.calendars.provider(source.provider, source.connection_id)
         event = followup_event(followup, calendar_id=source.calendar_id,
-                               manage_url=context.manage_url)
+                               manage_url=context.manage_url, conference=conference)
         if followup.status == Status.CANCELLED:
             if record is not None:
                 provider.cancel_event(_ref(record))
             return None
         if record is None:
             ref = provider.create_event(event)
+            if conference and not ref.video_link and followup.rep.video_link:
+                # The account allows no Meet or Teams here: the rep's own link, then.
+                ref = provider.update_event(ref, followup_event(
+                    followup, calendar_id=source.calendar_id, manage_url=context.manage_url))
         elif record.sequence == followup.sequence and followup.status != Status.RESCHEDULED:
             return None
         else:
@@ -233,6 +238,9 @@ def write_calendar(context: OutboxContext, message: OutboxMessage) -> None:
                                       connection_id=source.connection_id, event_id=ref.event_id)
             session.add(row)
         row.event_id, row.etag, row.sequence = ref.event_id, ref.etag, followup.sequence
+        link = ref.video_link or event.location or followup.rep.video_link
+        if link and followup.video_link != link:
+            session.get(FollowUp, followup.id).video_link = link
     return None
 
 

@@ -3,19 +3,41 @@ due or overdue, and calls that ended with no next step. Reading only, every quer
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from scheduler.clock import Clock
+from scheduler.clock import Clock, iso_utc
+from scheduler.events import display_names, plan_of
 from scheduler.lifecycle import LIVE, Status
-from scheduler.log import about_prospect, prospect_matches
+from scheduler.log import LogRecord, about_prospect, prospect_matches
 from scheduler.outbox import InviteDelivery, invite_deliveries
-from scheduler.plans import due_label
+from scheduler.plans import due_label, step_sentences
 from scheduler.store import Store
 from scheduler.store.models import FollowUp, LogEntry, Prospect, Step, User
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """A step as the invite words it, with its place in the plan for "mark done"."""
+
+    index: int
+    sentence: str
+    done: bool
+
+
+@dataclass(frozen=True)
+class FollowUpSummary:
+    """Who and when a log entry is about, in words a person reads (page and CSV)."""
+
+    id: str
+    prospect_name: str
+    prospect_email: str
+    start: datetime
+    steps: tuple[PlanStep, ...]
 
 
 @dataclass(frozen=True)
@@ -29,6 +51,7 @@ class UpcomingFollowUp:
     rep_name: str
     rep_timezone: str
     invite: InviteDelivery | None = None
+    steps: tuple[PlanStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,6 +65,7 @@ class DueStep:
     due_label: str  # the day, 'Mon 23 Nov'
     prospect_name: str
     stalled: bool
+    sentence: str = ""  # the step as the invite words it
 
 
 @dataclass(frozen=True)
@@ -86,7 +110,8 @@ def upcoming_followups(store: Store, *, rep_id: int, now: datetime,
     return [UpcomingFollowUp(id=f.id, title=f.title, start=f.start,
                              prospect_name=f.prospect.name, prospect_email=f.prospect.email,
                              prospect_timezone=f.prospect.timezone, rep_name=f.rep.name,
-                             rep_timezone=f.rep.timezone, invite=invites.get(f.id))
+                             rep_timezone=f.rep.timezone, invite=invites.get(f.id),
+                             steps=plan_steps(f))
             for f in followups]
 
 
@@ -106,11 +131,14 @@ def steps_due(store: Store, *, rep_id: int, today: date, prospect: str | None = 
         emails = {step.who for step, _ in rows if "@" in step.who}
         names = dict(session.execute(select(User.email, User.name)
                                      .where(User.email.in_(emails))).all()) if emails else {}
+        sentences = {followup.id: {step.index: step.sentence for step in plan_steps(followup)}
+                     for _, followup in rows}
         return [DueStep(followup_id=followup.id, index=step.position, what=step.what,
                         owner=_owner(step.who, followup, names), due_date=step.due_date,
                         due_at=step.due_at, due_label=due_label(step.due_date),
                         prospect_name=followup.prospect.name,
-                        stalled=step.stalled_at is not None)
+                        stalled=step.stalled_at is not None,
+                        sentence=sentences[followup.id][step.position])
                 for step, followup in rows]
 
 
@@ -135,3 +163,50 @@ def _owner(who: str, followup: FollowUp, names: dict[str, str]) -> str:
     if who == "prospect":
         return followup.prospect.name
     return names.get(who, who)
+
+
+def plan_steps(followup: FollowUp) -> tuple[PlanStep, ...]:
+    sentences = step_sentences(plan_of(followup), display_names(followup))
+    return tuple(PlanStep(index=row.position, sentence=sentence, done=row.done_at is not None)
+                 for row, sentence in zip(followup.steps, sentences, strict=True))
+
+
+def followup_summaries(store: Store, ids: set[str], *,
+                       rep_id: int) -> dict[str, FollowUpSummary]:
+    """The rep's follow-ups named by log entries, one query for the whole page."""
+    if not ids:
+        return {}
+    with store.reading() as session:
+        followups = session.scalars(select(FollowUp).where(FollowUp.id.in_(list(ids)),
+                                                           FollowUp.rep_id == rep_id)).all()
+        return {f.id: FollowUpSummary(id=f.id, prospect_name=f.prospect.name,
+                                      prospect_email=f.prospect.email, start=f.start,
+                                      steps=plan_steps(f))
+                for f in followups}
+
+
+class ReadableColumns:
+    """The CSV's READABLE_COLUMNS for one rep's entries: who the entry is about, when the
+    meeting starts (UTC and the rep's zone) and the plan as the invite words it."""
+
+    def __init__(self, store: Store, *, rep_id: int, timezone: str) -> None:
+        self.store, self.rep_id, self.timezone = store, rep_id, timezone
+        self.summaries: dict[str, FollowUpSummary] = {}
+        self.looked_up: set[str] = set()
+
+    def prefetch(self, records: Iterable[LogRecord]) -> None:
+        ids = {r.followup_id for r in records if r.followup_id} - self.looked_up
+        self.summaries.update(followup_summaries(self.store, ids, rep_id=self.rep_id))
+        self.looked_up |= ids
+
+    def __call__(self, record: LogRecord) -> tuple[str, str, str, str, str]:
+        self.prefetch([record])
+        summary = self.summaries.get(record.followup_id or "")
+        if summary is None:
+            named = str(record.data.get("prospect") or "")
+            email = named if "@" in named else ""
+            return ("" if email else named, email, "", "", "")
+        local = summary.start.astimezone(ZoneInfo(self.timezone))
+        return (summary.prospect_name, summary.prospect_email, iso_utc(summary.start),
+                local.strftime("%Y-%m-%d %H:%M ") + self.timezone,
+                "\n".join(f"{n}. {step.sentence}" for n, step in enumerate(summary.steps, 1)))

@@ -212,8 +212,13 @@ def _help_from(value: object, field: str) -> tuple[str, ...]:
 
 def describe_plan(plan: Plan, names: Mapping[str, str]) -> str:
     """One numbered sentence per step, for the event description everyone reads."""
-    return "\n".join(f"{number}. {_describe_step(step, names)}"
-                     for number, step in enumerate(plan.steps, start=1))
+    return "\n".join(f"{number}. {sentence}"
+                     for number, sentence in enumerate(step_sentences(plan, names), start=1))
+
+
+def step_sentences(plan: Plan, names: Mapping[str, str]) -> list[str]:
+    """Each step as the invite words it, for pages and exports that list steps apart."""
+    return [_describe_step(step, names) for step in plan.steps]
 
 
 def _describe_step(step: Step, names: Mapping[str, str]) -> str:

@@ -183,3 +183,31 @@ class OfferRequest(_Booked):
     slots: list[Instant] | None = Field(default=None, min_length=1, max_length=10)
     count: Int = Field(default=3, ge=1, le=10)
     expires_in_minutes: Int | None = Field(default=None, ge=5, le=60 * 24 * 30)
+
+
+MAX_BUFFER_MINUTES = 240
+MAX_NOTICE_MINUTES = 14 * 24 * 60
+
+
+def _video_link(value: str) -> str:
+    if not value.startswith("https://") or len(value) <= len("https://") or " " in value:
+        raise ValueError("must be an https:// address without spaces")
+    return _one_line(value)
+
+
+VideoLink = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500),
+                      AfterValidator(_video_link)]
+
+
+class AvailabilityRequest(_Strict):
+    """The whole of a rep's availability (PUT replaces it); the ranges are checked by
+    `update_availability`, which names the offending weekday, date or range."""
+
+    timezone: TimeZone
+    working_hours: dict[str, Any]
+    buffer_before_minutes: Int = Field(ge=0, le=MAX_BUFFER_MINUTES)
+    buffer_after_minutes: Int = Field(ge=0, le=MAX_BUFFER_MINUTES)
+    min_notice_minutes: Int = Field(ge=0, le=MAX_NOTICE_MINUTES)
+    default_duration_minutes: Int = Field(ge=5, le=480)
+    prospect_daytime: list[Any]
+    video_link: VideoLink | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import and_, or_, select, update
@@ -22,6 +22,7 @@ from scheduler.errors import InvalidInput, ProviderUnavailable, SlotTaken
 from scheduler.lifecycle import Change, transition
 from scheduler.log import append
 from scheduler.plans import STEP_TYPES, Plan
+from scheduler.preferences import blocked_window, preferences_of
 from scheduler.requests import ProspectIn
 from scheduler.settings import Settings
 from scheduler.store import Store
@@ -103,11 +104,10 @@ def default_title(step_type: str, rep: User, prospect: ProspectIn) -> str:
 
 def ensure_free(meeting: Meeting, *, calendars: Calendars, settings: Settings,
                 own: Interval | None = None) -> None:
-    """Refuse the slot when anyone's calendar shows them busy (buffers included).
+    """Refuse the slot when anyone's calendar shows them busy (their own buffers included).
     `own` is the follow-up's current time, which a reschedule may overlap."""
-    buffer = timedelta(minutes=settings.buffer_minutes)
-    window = Interval(meeting.start - buffer, meeting.end + buffer)
-    report = calendars.busy(meeting.people, window)
+    windows = blocked_windows(meeting, settings)
+    report = calendars.busy(meeting.people, _spanning(windows.values()))
     if report.errors:
         email, message = sorted(report.errors.items())[0]
         raise ProviderUnavailable(f"cannot read the calendar of {email}: {message}",
@@ -116,7 +116,20 @@ def ensure_free(meeting: Meeting, *, calendars: Calendars, settings: Settings,
         for busy in report.busy.get(person.email, []):
             if own is not None and own.start <= busy.start and busy.end <= own.end:
                 continue
-            raise SlotTaken(f"{person.name} is busy then", field="start")
+            if busy.overlaps(windows[person.id]):
+                raise SlotTaken(f"{person.name} is busy then", field="start")
+
+
+def blocked_windows(meeting: Meeting, settings: Settings) -> dict[int, Interval]:
+    """Per person, the time their busy must stay out of: the meeting and their buffers."""
+    return {person.id: blocked_window(meeting.start, meeting.end,
+                                      preferences_of(person, settings))
+            for person in meeting.people}
+
+
+def _spanning(windows: Iterable[Interval]) -> Interval:
+    windows = list(windows)
+    return Interval(min(w.start for w in windows), max(w.end for w in windows))
 
 
 # Inside the transaction
@@ -152,12 +165,12 @@ def _clash_query(user_ids: Sequence[int], window: Interval, *, now: datetime,
 
 def check_no_clash(session: Session, meeting: Meeting, *, settings: Settings, now: datetime,
                    ignore_followup: str | None = None, ignore_offer: str | None = None) -> None:
-    buffer = timedelta(minutes=settings.buffer_minutes)
-    window = Interval(meeting.start - buffer, meeting.end + buffer)
-    clashes = reserved_intervals(session, [p.id for p in meeting.people], window, now=now,
+    windows = blocked_windows(meeting, settings)
+    clashes = reserved_intervals(session, [p.id for p in meeting.people],
+                                 _spanning(windows.values()), now=now,
                                  ignore_followup=ignore_followup, ignore_offer=ignore_offer)
     for person in meeting.people:
-        if clashes.get(person.id):
+        if any(c.overlaps(windows[person.id]) for c in clashes.get(person.id, ())):
             raise SlotTaken(f"{person.name} is already booked or holding that time",
                             field="start")
 

@@ -60,6 +60,8 @@ class CalendarEvent:
     properties: Mapping[str, str] = field(default_factory=dict)
     sequence: int = 0
     timezone: str = "UTC"
+    location: str | None = None  # the meeting's video link, where it is known
+    conference: bool = False  # ask the calendar for a video meeting of its own (Meet, Teams)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class EventRef:
     calendar_id: str
     event_id: str
     etag: str | None = None
+    video_link: str | None = None  # the calendar's own video meeting, when it made one
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,8 @@ class ProviderDescription:
     oauth: OAuthFlow | None = None
     push: PushChannel | None = None
     limits: Limits = Limits()
+    # The video meeting it makes for an event on request ("Google Meet"), or None.
+    video_meetings: str | None = None
 
 
 class ProviderRegistry:

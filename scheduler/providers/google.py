@@ -10,6 +10,9 @@ Choices worth knowing:
   answers 409 duplicate and the event it names is ours; patches carry If-Match, and a 412 (the
   event changed since we read it, or our own lost write landed) re-reads and re-applies once;
   a delete answering 404/410 finds the event already gone.
+- A new event asks for a Meet (`conferenceData.createRequest`, `conferenceDataVersion=1`) with
+  the event id as `requestId`, so a retried insert cannot make a second meeting; the link is
+  read from the conference's video entry point. Patches leave the conference alone.
 - Busy time: one freeBusy for everyone, split only past 50 calendars or 90 days; calendars
   Google cannot read come back in `errors`, never silently free.
 - Sync: events.list with showDeleted and singleEvents; the cursor is the nextSyncToken of a
@@ -90,6 +93,7 @@ DUPLICATE, PRECONDITION_FAILED, SYNC_TOKEN_GONE = 409, 412, 410
 FREEBUSY_CALENDARS = 50
 FREEBUSY_SPAN = timedelta(days=90)
 PROPERTY_VALUE_MAX, PROPERTY_PARTS_MAX = 1024, 8
+MEET = "hangoutsMeet"  # conferenceSolutionKey.type of Google Meet
 
 
 class _Answered(Exception):
@@ -150,7 +154,9 @@ class GoogleCalendar:
         try:
             data = self._execute(events.insert(
                 calendarId=event.calendar_id, sendUpdates="all",
-                body={"id": event.uid, **_event_body(event, clear_parts=False)}),
+                **({"conferenceDataVersion": 1} if event.conference else {}),
+                body={"id": event.uid, **_event_body(event, clear_parts=False),
+                      **_conference_request(event)}),
                 allow={DUPLICATE})
         except _Answered:  # the uid exists: an earlier attempt made it, perhaps unanswered
             data = self._execute(events.get(calendarId=event.calendar_id, eventId=event.uid))
@@ -294,7 +300,7 @@ class GoogleCalendar:
 
     def _ref(self, calendar_id: str, data: dict[str, Any]) -> EventRef:
         return EventRef(provider=self.name, calendar_id=calendar_id, event_id=data["id"],
-                        etag=data.get("etag"))
+                        etag=data.get("etag"), video_link=_meet_link(data))
 
     def _change(self, calendar_id: str, item: dict[str, Any], zone: str) -> EventChange:
         ref = self._ref(calendar_id, item)
@@ -392,8 +398,27 @@ def _event_body(event: CalendarEvent, *, clear_parts: bool) -> dict[str, Any]:
         "attendees": [{"email": a.email, **({"displayName": a.name} if a.name else {}),
                        **({"optional": True} if a.optional else {})}
                       for a in event.attendees if a.email.lower() != organizer],
+        **({"location": event.location} if event.location else {}),
         "extendedProperties": {"private": _split_properties(event.properties,
                                                             clear_parts=clear_parts)}}
+
+
+def _conference_request(event: CalendarEvent) -> dict[str, Any]:
+    """A Meet for the event, asked with the event's own id as `requestId`: Google ignores a
+    request id it has seen, so a retried insert never makes a second meeting."""
+    if not event.conference:
+        return {}
+    return {"conferenceData": {"createRequest": {
+        "requestId": event.uid, "conferenceSolutionKey": {"type": MEET}}}}
+
+
+def _meet_link(data: Mapping[str, Any]) -> str | None:
+    """The video entry point of the event's conference (`hangoutLink` is Meet's own copy);
+    None while Google is still making it (createRequest status `pending`) or made none."""
+    for entry in (data.get("conferenceData") or {}).get("entryPoints") or ():
+        if entry.get("entryPointType") == "video" and entry.get("uri"):
+            return entry["uri"]
+    return data.get("hangoutLink")
 
 
 def _split_properties(properties: Mapping[str, str], *,
@@ -423,4 +448,4 @@ def _build(credentials: dict[str, Any], settings: Settings,
 DESCRIPTION = ProviderDescription(
     name=GoogleCalendar.name, label="Google Calendar", sends_own_invites=True,  # sendUpdates
     reads_colleagues=True, build=_build, oauth=GoogleOAuth(), push=GoogleWatch(),
-    limits=Limits(busy_calendars=FREEBUSY_CALENDARS))
+    limits=Limits(busy_calendars=FREEBUSY_CALENDARS), video_meetings="Google Meet")

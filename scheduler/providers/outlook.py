@@ -103,6 +103,7 @@ SCHEDULE_SPAN = timedelta(days=61)  # getSchedule wants less than 62 days
 SYNC_WINDOW = (timedelta(days=-90), timedelta(days=730))
 PAGE_SIZE = 100
 CANCEL_COMMENT = "This follow-up was cancelled."
+TEAMS = "teamsForBusiness"  # onlineMeetingProvider of a Teams meeting
 NO_FREE_BUSY = "a personal Microsoft account can read only its own calendar"
 IN_UTC = 'outlook.timezone="UTC"'
 DELTA_PREFER = f"{IN_UTC}, odata.maxpagesize={PAGE_SIZE}"
@@ -295,7 +296,8 @@ class OutlookCalendar:
 
     def _ref(self, calendar_id: str, data: dict[str, Any]) -> EventRef:
         return EventRef(provider=self.name, calendar_id=calendar_id, event_id=data["id"],
-                        etag=data.get("@odata.etag"))
+                        etag=data.get("@odata.etag"),
+                        video_link=(data.get("onlineMeeting") or {}).get("joinUrl"))
 
     def _change(self, calendar_id: str, item: dict[str, Any]) -> EventChange:
         ref = self._ref(calendar_id, item)
@@ -364,7 +366,13 @@ def _busy_intervals(items: list[dict[str, Any]], window: Interval,
 
 
 def _event_body(event: CalendarEvent) -> dict[str, Any]:
-    return {
+    """With `conference`, a Teams meeting (learn.microsoft.com/en-us/graph/
+    outlook-calendar-online-meetings); an account that allows no Teams gets none, and the
+    answer's `onlineMeeting` is null."""
+    online = {"isOnlineMeeting": True, "onlineMeetingProvider": TEAMS} if event.conference \
+        else {}
+    location = {"location": {"displayName": event.location}} if event.location else {}
+    return {**online, **location,
         "subject": event.title,
         "body": {"contentType": "text", "content": event.description},
         "start": _wire_time(event.start), "end": _wire_time(event.end),
@@ -403,4 +411,5 @@ def _build(credentials: dict[str, Any], settings: Settings,
 DESCRIPTION = ProviderDescription(
     name=OutlookCalendar.name, label="Outlook / Microsoft 365",
     sends_own_invites=True,  # Exchange sends the invitations
-    reads_colleagues=True, build=_build, oauth=MicrosoftOAuth(), push=GraphSubscriptions())
+    reads_colleagues=True, build=_build, oauth=MicrosoftOAuth(), push=GraphSubscriptions(),
+    video_meetings="Microsoft Teams")

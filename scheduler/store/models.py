@@ -55,6 +55,13 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Part of every session cookie; raising it (sign-out, a new password) ends them all.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The rep's own availability and preferences; null follows the deployment's setting.
+    buffer_before_minutes: Mapped[int | None] = mapped_column(Integer)
+    buffer_after_minutes: Mapped[int | None] = mapped_column(Integer)
+    min_notice_minutes: Mapped[int | None] = mapped_column(Integer)
+    default_duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    prospect_daytime: Mapped[list[list[str]] | None] = mapped_column(JSON)
+    video_link: Mapped[str | None] = mapped_column(String(500))
 
 
 class ApiToken(Base):
@@ -133,6 +140,8 @@ class FollowUp(Base):
     responses: Mapped[dict[str, str] | None] = mapped_column(JSON, default=dict)
     event_uid: Mapped[str] = mapped_column(String(64), unique=True, default=new_id)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # Where to meet: the calendar's own conference (Meet, Teams) or the rep's link.
+    video_link: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

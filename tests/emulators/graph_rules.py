@@ -57,6 +57,10 @@ SUBSCRIPTIONS = "BadRequest"  # not an Outlook endpoint: Graph's generic code
 # The emulator's view name -> what Microsoft documents for that endpoint.
 RULES: dict[str, Rule] = {
     # "Request headers": Authorization, Content-Type; the page's examples add outlook.timezone.
+    # Body isOnlineMeeting + onlineMeetingProvider (teamsForBusiness) make the Teams meeting
+    # whose onlineMeeting.joinUrl the answer carries, where the calendar's
+    # allowedOnlineMeetingProviders has it: {DOCS}/outlook-calendar-online-meetings
+    # (graph_wire.ALLOWED_PROVIDERS). Neither adds a query parameter or a header.
     "create_event": _rule("api/user-post-events?view=graph-rest-1.0", prefer=(TIMEZONE,)),
     # "Optional query parameters: OData"; "Request headers": outlook.timezone, body-content-type.
     "get_event": _rule("api/event-get?view=graph-rest-1.0", query=("$select", "$expand"),

@@ -5,6 +5,7 @@ calendar permission), reading request bodies and query options (`Prefer`, `$top`
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -18,11 +19,17 @@ from tests.emulators.graph_state import GraphState, StoredEvent
 
 WRITABLE = {"subject", "body", "start", "end", "attendees", "showAs", "location", "importance",
             "sensitivity", "isReminderOn", "reminderMinutesBeforeStart", "responseRequested",
-            "allowNewTimeProposals", "isOnlineMeeting", "categories", "transactionId",
+            "allowNewTimeProposals", "isOnlineMeeting", "onlineMeetingProvider", "categories",
+            "transactionId",
             "singleValueExtendedProperties", "@odata.type"}
 SHOW_AS = {"free", "tentative", "busy", "oof", "workingElsewhere", "unknown"}
 PROPERTY_ID = re.compile(r"^String \{[0-9a-fA-F-]{36}\} Name \S+$|^String 0x[0-9a-fA-F]{4}$")
 NO_TIME = "0001-01-01T00:00:00Z"
+# onlineMeetingProviderType, and what a calendar allows (its allowedOnlineMeetingProviders):
+# work accounts Teams, personal ones only Skype for consumers. Asking for a provider the
+# calendar does not allow makes no online meeting (outlook-calendar-online-meetings).
+MEETING_PROVIDERS = {"unknown", "skypeForBusiness", "skypeForConsumer", "teamsForBusiness"}
+ALLOWED_PROVIDERS = {False: ("teamsForBusiness",), True: ("skypeForConsumer",)}
 
 
 class GraphError(Exception):
@@ -140,6 +147,7 @@ def event_fields(body: dict[str, Any], account: Account,
                                                          "singleValueExtendedProperties"}}
     if fields.get("showAs", "busy") not in SHOW_AS:
         raise GraphError(400, "ErrorInvalidRequest", "Invalid showAs value.")
+    _online_meeting(fields, account, before)
     if "attendees" in fields:
         known = {a["emailAddress"]["address"].lower(): a["status"]
                  for a in (before.fields.get("attendees", []) if before else [])}
@@ -164,6 +172,32 @@ def event_fields(body: dict[str, Any], account: Account,
             raise GraphError(400, "ErrorInvalidProperty", f"Invalid property id {prop!r}.")
         properties[prop["id"]] = str(prop.get("value", ""))
     return fields, properties
+
+
+def _online_meeting(fields: dict[str, Any], account: Account,
+                    before: StoredEvent | None) -> None:
+    """isOnlineMeeting with an allowed provider gets a join URL once (kept on updates); with
+    a provider the calendar does not allow, the event is made without one."""
+    provider = fields.get("onlineMeetingProvider")
+    if provider is not None and provider not in MEETING_PROVIDERS:
+        raise GraphError(400, "RequestBodyRead", f"Cannot convert the literal '{provider}' to "
+                         "the expected type 'microsoft.graph.onlineMeetingProviderType'.")
+    if not fields.get("isOnlineMeeting"):
+        return
+    allowed = ALLOWED_PROVIDERS[account.personal]
+    provider = provider or allowed[0]
+    if provider not in allowed:
+        fields.update(isOnlineMeeting=False, onlineMeetingProvider="unknown")
+        return
+    fields["onlineMeetingProvider"] = provider
+    if before is not None and before.fields.get("onlineMeeting"):
+        return
+    thread = secrets.token_hex(16)
+    fields["onlineMeeting"] = {
+        "joinUrl": f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{thread}"
+                   f"%40thread.v2/0?context=%7b%22Tid%22%3a%22{account.tid}%22%7d",
+        "conferenceId": str(int(thread[:8], 16)), "tollNumber": None, "tollFreeNumbers": None,
+        "quickDial": None, "phones": [], "tollFreeNumber": None}
 
 
 def iso(moment: datetime) -> str:
@@ -199,6 +233,9 @@ def render(event: StoredEvent, expand: list[str] | None = None) -> dict[str, Any
                            "time": NO_TIME}, "body": body,
         "start": dtz_out(event.start, zone), "end": dtz_out(event.end, zone),
         "location": f.get("location", {"displayName": ""}), "attendees": f["attendees"],
+        "isOnlineMeeting": f.get("isOnlineMeeting", False),
+        "onlineMeetingProvider": f.get("onlineMeetingProvider", "unknown"),
+        "onlineMeeting": f.get("onlineMeeting"), "onlineMeetingUrl": None,
         "organizer": f["organizer"]}
     props = [{"id": pid, "value": value} for pid, value in event.properties.items()
              if expand is not None and (not expand or pid.lower() in expand)]

@@ -35,7 +35,7 @@ def test_seeding_twice_keeps_one_copy_of_everything(runtime):
     second = seed_demo(runtime)
 
     assert [_count(runtime, model) for model in (User, Prospect, LocalEvent)] == counts
-    assert counts[0] == 3 and counts[1] == 4 and counts[2] == first.busy_events > 0
+    assert counts[0] == 3 and counts[1] == 5 and counts[2] == first.busy_events > 0
     assert second.password == first.password and second.token != first.token
 
 
@@ -112,3 +112,26 @@ def test_demo_serves_health_prints_the_sign_in_and_runs_again(tmp_path):
     for output in (first, again):
         assert re.search(r"sign in:\s+riley@example\.com / \S+", output), output
         assert re.search(r"API token:\s+\S{20,}", output), output
+
+
+def test_a_seeded_demo_has_something_in_every_list_on_the_log(runtime):
+    from scheduler.log import read_entries
+    from scheduler.overview import follow_through
+
+    seed_demo(runtime)
+    seed_demo(runtime)  # the history is written once
+    with runtime.store.reading() as session:
+        rep = session.query(User).filter_by(email="riley@example.com").one()
+    lists = follow_through(rep, store=runtime.store, clock=runtime.clock)
+    entries = list(read_entries(runtime.store, rep_id=rep.id, newest_first=True, limit=1000))
+    kinds = [record.kind for record in entries]
+
+    assert len(lists.upcoming) == 1
+    assert any(step.stalled for step in lists.steps_due)
+    assert any(not step.stalled for step in lists.steps_due)  # due today, not yet stalled
+    assert [call.reason for call in lists.calls_without_next_step] == [
+        "Budget frozen until Q2; asked us to check back in April"]
+    for kind in ("followup.booked", "followup.rescheduled", "attendee.declined",
+                 "step.done", "step.stalled", "call.no_next_step"):
+        assert kind in kinds, kind
+    assert kinds.count("followup.booked") == 4

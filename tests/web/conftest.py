@@ -38,6 +38,9 @@ def api(client, token):
 
         def patch(self, path, **kw):
             return client.patch("/api/v1" + path, headers=self.headers, **kw)
+
+        def put(self, path, **kw):
+            return client.put("/api/v1" + path, headers=self.headers, **kw)
     return Api()
 
 

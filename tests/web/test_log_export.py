@@ -37,7 +37,7 @@ def _rows(response) -> list[list[str]]:
 def test_the_pages_export_has_every_matching_entry_past_a_thousand(signed_in, many_entries):
     rows = _rows(signed_in.get("/log/export.csv?kind=call.no_next_step"))
 
-    assert rows[0] == list(log.EXPORT_COLUMNS)
+    assert rows[0][:len(log.EXPORT_COLUMNS)] == list(log.EXPORT_COLUMNS)
     assert len(rows) == 1 + MANY
     assert len({row[0] for row in rows[1:]}) == MANY  # no entry twice across batches
     assert all("theirs@" not in row[5] for row in rows[1:])
@@ -50,7 +50,8 @@ def test_the_page_and_the_api_export_the_same_rows(signed_in, client, runtime, r
     page = _rows(signed_in.get("/log/export.csv"))
     api = _rows(client.get("/api/v1/log.csv", headers={"Authorization": f"Bearer {token}"}))
 
-    assert page == api
+    stable = len(log.EXPORT_COLUMNS)  # the page adds readable columns after these
+    assert [row[:stable] for row in page] == api
     assert len(page) == 1 + MANY + 1
 
 

@@ -3,6 +3,8 @@ the three lists above the entries (upcoming, steps due, calls without a next ste
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
@@ -22,6 +24,11 @@ from tests.web.api_support import TUESDAY_3PM, booking
 DANA = {"name": "Dana Whitfield", "email": "dana@acme.example.com",
         "timezone": "America/Los_Angeles", "company": "Acme"}
 BEN = {"name": "Ben Okoro", "email": "ben@globex.example.com", "timezone": "Europe/Berlin"}
+# The default plan (tests/web/api_support.py) as the invite words it, a button per step.
+DANA_PLAN = ("Dana Whitfield (Acme) will send the security questionnaire by Fri 27 Nov "
+             "Mark done Riley Rivera will send the proposal by Fri 27 Nov, with help from "
+             "lee@example.com Mark done")
+BEN_PLAN = DANA_PLAN.replace("Dana Whitfield (Acme)", "Ben Okoro")
 OLIVIA = {"name": "Olivia Other", "email": "olivia@initech.example.com",
           "timezone": "Asia/Tokyo"}
 
@@ -176,7 +183,8 @@ def test_csv_export_streams_the_filtered_entries(signed_in, entries):
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     lines = response.text.strip().splitlines()
-    assert lines[0] == "id,at,kind,rep_id,followup_id,data"
+    assert lines[0] == ("id,at,kind,rep_id,followup_id,data,"
+                        "prospect_name,prospect_email,meeting_start_utc,meeting_start_local,steps")
     assert len(lines) == 2 and "call.no_next_step" in lines[1]
 
 
@@ -209,9 +217,9 @@ def test_upcoming_follow_ups_are_soonest_first_in_both_zones(signed_in, runtime,
 
     assert sections(signed_in.get("/log"))["upcoming"] == [
         ("Tue 24 Nov 07:00 America/Los_Angeles", "Tue 24 Nov 10:00 America/New_York",
-         "Dana Whitfield dana@acme.example.com", "Tuesday"),
+         "Dana Whitfield dana@acme.example.com", "Tuesday", DANA_PLAN),
         ("Wed 25 Nov 16:00 Europe/Berlin", "Wed 25 Nov 10:00 America/New_York",
-         "Ben Okoro ben@globex.example.com", "Wednesday"),
+         "Ben Okoro ben@globex.example.com", "Wednesday", BEN_PLAN),
     ]
 
 
@@ -231,15 +239,22 @@ def test_steps_due_are_oldest_first_naming_who_owes_them(signed_in, runtime, rep
 
     page = signed_in.get("/log")
     assert sections(page)["due"] == [
-        ("Mon 23 Nov", "Dana Whitfield", "send the questionnaire", "Dana Whitfield"),
-        ("Tue 24 Nov", "Riley Rivera", "send the proposal", "Dana Whitfield"),
-        ("Tue 24 Nov", "Lee Chen", "check the SSO set-up", "Ben Okoro"),
-        ("Wed 25 Nov", "stranger@elsewhere.example.com", "sign the NDA", "Ben Okoro"),
+        ("Mon 23 Nov", "Dana Whitfield",
+         "Dana Whitfield (Acme) will send the questionnaire by Mon 23 Nov", "Dana Whitfield",
+         "Mark done"),
+        ("Tue 24 Nov", "Riley Rivera", "Riley Rivera will send the proposal by Tue 24 Nov",
+         "Dana Whitfield", "Mark done"),
+        ("Tue 24 Nov", "Lee Chen", "lee@example.com will check the SSO set-up by Tue 24 Nov",
+         "Ben Okoro", "Mark done"),
+        ("Wed 25 Nov", "stranger@elsewhere.example.com",
+         "stranger@elsewhere.example.com will sign the NDA by Wed 25 Nov", "Ben Okoro",
+         "Mark done"),
     ]
 
     mark_steps_done(first.id, [(1, True)], rep_id=rep.id, store=runtime.store, clock=clock)
-    assert [row[2] for row in sections(signed_in.get("/log"))["due"]] == [
-        "send the proposal", "check the SSO set-up", "sign the NDA"]
+    assert [row[2].split(" will ")[1] for row in sections(signed_in.get("/log"))["due"]] == [
+        "send the proposal by Tue 24 Nov", "check the SSO set-up by Tue 24 Nov",
+        "sign the NDA by Wed 25 Nov"]
 
 
 def test_stalled_steps_carry_a_badge(signed_in, runtime, rep, clock):
@@ -256,7 +271,9 @@ def test_a_step_due_at_a_time_shows_it_in_the_reps_zone(signed_in, runtime, rep,
          plan=steps(("prospect", "sign", "2026-11-24T17:00:00+01:00")))
     clock.set(datetime(2026, 11, 24, 14, tzinfo=UTC))
     assert sections(signed_in.get("/log"))["due"] == [
-        ("Tue 24 Nov 11:00", "Dana Whitfield", "sign", "Dana Whitfield")]
+        ("Tue 24 Nov 11:00", "Dana Whitfield",
+         "Dana Whitfield (Acme) will sign by Tue 24 Nov 17:00 UTC+01:00", "Dana Whitfield",
+         "Mark done")]
 
 
 def test_today_is_the_reps_own_day(signed_in, runtime, rep, clock):
@@ -290,6 +307,60 @@ def test_a_rep_never_sees_another_reps_follow_ups(signed_in, runtime, rep, other
         assert "Olivia" not in page.text and "Morgan" not in page.text
     mine = sections(signed_in.get("/log"))
     assert [row[2] for row in mine["upcoming"]] == ["Dana Whitfield dana@acme.example.com"]
-    assert [row[2] for row in mine["due"]] == ["send the proposal"]
+    assert [row[2] for row in mine["due"]] == ["Riley Rivera will send the proposal by Mon 23 Nov"]
     assert mine["no-next-step"] == "No calls ended without a next step."
     assert [row[1] for row in mine["entries"]] == ["followup.booked"]
+
+
+# Readable: names, the rep's zone, steps as the invite's sentences, "mark done"
+
+def test_entries_name_the_prospect_and_use_the_reps_named_zone(signed_in, runtime, rep):
+    book(runtime, rep, prospect=DANA)
+    page = signed_in.get("/log")
+    assert 'data-zone="America/New_York"' in page.text
+    [booked] = sections(page)["entries"]
+    assert booked[0] == "Mon 23 Nov 09:00"  # the clock's 14:00 UTC, in New York
+    assert booked[2] == "Dana Whitfield dana@acme.example.com, Tue 24 Nov 10:00"
+
+
+def test_mark_done_button_posts_with_csrf_and_marks_the_step(app, signed_in, runtime, rep):
+    followup = book(runtime, rep, prospect=DANA)
+    page = signed_in.get("/log").text
+    action = f"/log/followups/{followup.id}/steps/1/done"
+    assert f'action="{action}"' in page
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert signed_in.post(action).status_code == 400  # no token: refused
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    response = signed_in.post(action, data={"csrf_token": token})
+    assert (response.status_code, response.headers["Location"]) == (303, "/log")
+    app.config["WTF_CSRF_ENABLED"] = False
+    after = signed_in.get("/log").text
+    assert "Riley Rivera will send the proposal by Fri 27 Nov, with help from lee@example.com " \
+           "(done)" in after
+    assert f'action="{action}"' not in after
+    assert [row[1] for row in sections(signed_in.get("/log"))["entries"]] == [
+        "step.done", "followup.booked"]
+
+
+def test_mark_done_on_another_reps_follow_up_is_404(signed_in, runtime, other_rep):
+    theirs = book(runtime, other_rep, prospect=OLIVIA)
+    assert signed_in.post(f"/log/followups/{theirs.id}/steps/0/done").status_code == 404
+
+
+def test_csv_keeps_its_columns_and_adds_readable_ones_at_the_end(signed_in, runtime, rep):
+    followup = book(runtime, rep, prospect=DANA)
+    end_call(runtime, rep, OLIVIA, "went with a competitor")
+    rows = list(csv.DictReader(io.StringIO(signed_in.get("/log/export.csv").text)))
+    assert list(rows[0])[:6] == list(log.EXPORT_COLUMNS)
+    assert list(rows[0])[6:] == list(log.READABLE_COLUMNS)
+    no_step, booked = rows
+    assert (no_step["kind"], no_step["prospect_email"], no_step["meeting_start_utc"]) == (
+        "call.no_next_step", "olivia@initech.example.com", "")
+    assert booked["followup_id"] == followup.id
+    assert {key: booked[key] for key in log.READABLE_COLUMNS} == {
+        "prospect_name": "Dana Whitfield", "prospect_email": "dana@acme.example.com",
+        "meeting_start_utc": "2026-11-24T15:00:00Z",
+        "meeting_start_local": "2026-11-24 10:00 America/New_York",
+        "steps": "1. Dana Whitfield (Acme) will send the security questionnaire by Fri 27 Nov\n"
+                 "2. Riley Rivera will send the proposal by Fri 27 Nov, with help from "
+                 "lee@example.com"}

@@ -17,6 +17,7 @@ from pydantic_core import core_schema
 
 from scheduler.plans import MAX_WHAT_LENGTH, STEP_TYPES
 from scheduler.requests import (
+    AvailabilityRequest,
     BookingRequest,
     Email,
     FollowUpPatch,
@@ -29,6 +30,7 @@ from scheduler.requests import (
     TimeZone,
 )
 from web.api.schemas import (
+    AvailabilityOut,
     ErrorOut,
     FollowUpOut,
     HealthOut,
@@ -124,6 +126,15 @@ BOOKING_EXAMPLE = {
          "due": "2026-11-30"},
     ]},
 }
+AVAILABILITY_EXAMPLE = {
+    "timezone": "America/New_York",
+    "working_hours": {"timezone": "America/New_York",
+                      "weekly": {str(day): [["09:00", "12:00"], ["13:00", "17:00"]]
+                                 for day in range(5)},
+                      "overrides": {"2026-12-24": []}},
+    "buffer_before_minutes": 10, "buffer_after_minutes": 10, "min_notice_minutes": 60,
+    "default_duration_minutes": 30, "prospect_daytime": [["08:00", "18:00"]],
+    "video_link": "https://meet.example.com/dana"}
 
 
 BODY_ERRORS = (400, 401, 413, 422)
@@ -174,6 +185,15 @@ ROUTES: tuple[Route, ...] = (
     Route("/prospects/timezone", "get", "prospect_timezone",
           "The zone used at this prospect's last booking, or null.", TimezoneGuessOut,
           query=TimezoneQuery, errors=(401, 422)),
+    Route("/me/availability", "get", "my_availability",
+          "The rep's own working hours, buffers, notice, default length, prospect daytime "
+          "and video link (the deployment's settings where the rep set none).",
+          AvailabilityOut, errors=(401,)),
+    Route("/me/availability", "put", "change_my_availability",
+          "Replace all of the rep's availability; proposals, offers and bookings use it at "
+          "once. A bad value is a 422 naming it, and nothing is saved.", AvailabilityOut,
+          body=AvailabilityRequest, errors=BODY_ERRORS,
+          examples=(("availability", AVAILABILITY_EXAMPLE),)),
     Route("/log", "get", "log_page",
           "The rep's log entries, oldest first, one page at a time (pass `next` back as "
           "`cursor`).", LogPageOut, query=LogQuery, errors=(401, 422)),
@@ -212,6 +232,11 @@ def openapi_document() -> dict[str, Any]:
     patch["properties"]["plan"] = {"anyOf": [keys[(PlanIn, "validation")], {"type": "null"}],
                                    "description": "The amended plan, replacing the old one; "
                                                   "the event and the invite follow."}
+
+    availability = components[_name(keys[(AvailabilityRequest, "validation")])]
+    shown = components[_name(keys[(AvailabilityOut, "serialization")])]["properties"]
+    for name in ("working_hours", "prospect_daytime"):  # checked by the service, shown here
+        availability["properties"][name] = shown[name]
 
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:

@@ -23,10 +23,12 @@ from pydantic import (
 
 from scheduler.availability import Interval
 from scheduler.booking import Proposal
+from scheduler.events import video_link
 from scheduler.lifecycle import Status
 from scheduler.log import LogRecord
 from scheduler.offers import SentOffer, open_slots
 from scheduler.outbox import InviteDelivery
+from scheduler.preferences import Preferences, availability_dict
 from scheduler.requests import Email, NoNextStep
 from scheduler.spoken import local_label, spoken_offer, spoken_slot
 from scheduler.store.models import FollowUp, Step
@@ -182,6 +184,9 @@ class FollowUpOut(_Out):
                                    description="The prospect's page to reschedule or cancel.")
     invite: InviteOut | None = Field(default=None, description=(
         "Delivery of our invite email; null when the rep's calendar sends the invites."))
+    video_link: str | None = Field(default=None, description=(
+        "Where the meeting happens: the Meet or Teams link the calendar made, else the "
+        "rep's own video link; null when there is neither."))
 
     @classmethod
     def from_domain(cls, followup: FollowUp, *, manage_url: str | None = None,
@@ -197,7 +202,7 @@ class FollowUpOut(_Out):
             events=[EventOut(provider=e.provider, calendar_id=e.calendar_id,
                              event_id=e.event_id) for e in followup.events],
             created_at=followup.created_at, updated_at=followup.updated_at,
-            manage_url=manage_url,
+            manage_url=manage_url, video_link=video_link(followup),
             invite=None if invite is None else InviteOut(
                 status=invite.status, attempts=invite.attempts, last_error=invite.last_error,
                 message=invite.note))
@@ -233,6 +238,38 @@ class NoNextStepOut(_Out):
         return cls(kind="call.no_next_step", reason=request.reason,
                    prospect=ProspectOut(name=p.name, email=p.email, timezone=p.timezone,
                                         company=p.company))
+
+
+# The rep's availability
+
+LocalRangeOut = Annotated[list[str], Field(min_length=2, max_length=2,
+                                           description='["HH:MM", "HH:MM"]; "24:00" ends a day.')]
+
+
+class WorkingHoursOut(_Out):
+    timezone: str
+    weekly: dict[str, list[LocalRangeOut]] = Field(
+        description="Weekday (0 = Monday .. 6 = Sunday) -> ranges; a missing day is off.")
+    overrides: dict[str, list[LocalRangeOut]] = Field(
+        description="Date (`2026-12-24`) -> the ranges replacing that day's; [] is a day off.")
+
+
+class AvailabilityOut(_Out):
+    timezone: str
+    working_hours: WorkingHoursOut
+    buffer_before_minutes: int
+    buffer_after_minutes: int
+    min_notice_minutes: int
+    default_duration_minutes: int = Field(description="The length of a meeting when a "
+                                                      "request leaves `duration_minutes` out.")
+    prospect_daytime: list[LocalRangeOut] = Field(
+        description="The prospect's weekday hours, in their zone, that slots must fit.")
+    video_link: str | None = Field(description="Where meetings happen when the calendar "
+                                               "makes no Meet or Teams link.")
+
+    @classmethod
+    def from_domain(cls, preferences: Preferences) -> AvailabilityOut:
+        return cls.model_validate(availability_dict(preferences))
 
 
 # Prospects

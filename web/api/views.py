@@ -25,7 +25,9 @@ from scheduler.lifecycle import Status
 from scheduler.log import LogRecord, read_entries
 from scheduler.offers import create_offer
 from scheduler.outbox import invite_deliveries
+from scheduler.preferences import get_preferences_or_raise, update_availability
 from scheduler.requests import (
+    AvailabilityRequest,
     BookingRequest,
     FollowUpPatch,
     NoNextStep,
@@ -36,6 +38,7 @@ from scheduler.store.models import FollowUp
 from web.api import bp
 from web.api.openapi import openapi_document
 from web.api.schemas import (
+    AvailabilityOut,
     FollowUpOut,
     HealthOut,
     LogPageOut,
@@ -163,6 +166,21 @@ def prospect_timezone():
     query = query_args(TimezoneQuery)
     guess = guess_prospect_timezone(runtime().store, query.email, rep_id=g.rep.id)
     return TimezoneGuessOut(email=query.email, timezone=guess).model_dump(mode="json")
+
+
+@bp.get("/me/availability")
+@token_required
+def my_availability():
+    preferences = get_preferences_or_raise(runtime().store, g.rep.id, runtime().settings)
+    return AvailabilityOut.from_domain(preferences).model_dump(mode="json")
+
+
+@bp.put("/me/availability")
+@token_required
+def change_my_availability():
+    preferences = update_availability(json_body(AvailabilityRequest), rep_id=g.rep.id,
+                                      **deps("store", "settings"))
+    return AvailabilityOut.from_domain(preferences).model_dump(mode="json")
 
 
 @bp.get("/log")

@@ -90,8 +90,10 @@ def prospect(form: MultiDict) -> dict[str, Any]:
 
 
 def meeting(form: MultiDict) -> dict[str, Any]:
-    return {"prospect": prospect(form),
-            "duration_minutes": form.get("duration_minutes") or 30,
+    # Left out when not chosen, so the rep's own default length applies.
+    duration = {"duration_minutes": form["duration_minutes"]} \
+        if form.get("duration_minutes") else {}
+    return {"prospect": prospect(form), **duration,
             "helpers": form.getlist("helpers"),
             "step_type": form.get("step_type") or "meeting",
             "allow_outside_hours": form.get("allow_outside_hours") == "true"}

@@ -3,12 +3,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
-from flask import Response, render_template, request
+from flask import Response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
+from scheduler.booking import mark_steps_done
 from scheduler.log import KINDS, read_entries
-from scheduler.overview import follow_through
+from scheduler.overview import ReadableColumns, follow_through
 from scheduler.requests import Name
 from web.exports import csv_download
 from web.log import bp
@@ -63,7 +64,10 @@ def index():
     records = list(read_entries(runtime().store, rep_id=rep.id, newest_first=True,
                                 limit=PAGE_ENTRIES, **query.bounds()))
     sections = follow_through(rep, prospect=query.prospect, **deps("store", "clock"))
+    readable = ReadableColumns(runtime().store, rep_id=rep.id, timezone=rep.timezone)
+    readable.prefetch(records)
     return render_template("log/index.html", records=records, sections=sections, rep=rep,
+                           summaries=readable.summaries,
                            kinds=KINDS, query=query, bad_fields=bad_fields,
                            args=request.args), 422 if bad_fields else 200
 
@@ -75,5 +79,17 @@ def export():
     if bad_fields:
         return Response(f"invalid filter: {', '.join(bad_fields)}\n", status=422,
                         mimetype="text/plain")
-    return csv_download(read_entries(runtime().store, rep_id=current_user.user.id,
-                                     **query.bounds()))
+    rep = current_user.user
+    records = list(read_entries(runtime().store, rep_id=rep.id, **query.bounds()))
+    readable = ReadableColumns(runtime().store, rep_id=rep.id, timezone=rep.timezone)
+    readable.prefetch(records)
+    return csv_download(records, readable)
+
+
+@bp.post("/log/followups/<followup_id>/steps/<int:index>/done")
+@login_required
+def mark_done(followup_id: str, index: int):
+    """The "mark done" button beside each step; back to the log where it was pressed."""
+    mark_steps_done(followup_id, [(index, True)], rep_id=current_user.user.id,
+                    **deps("store", "clock"))
+    return redirect(url_for("log.index", **request.args), code=303)

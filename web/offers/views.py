@@ -11,7 +11,7 @@ from flask import Response, redirect, render_template, request, url_for
 from scheduler.availability import Interval
 from scheduler.booking import cancel_followup, get_followup_or_raise
 from scheduler.errors import InvalidInput, SchedulerError
-from scheduler.events import followup_event
+from scheduler.events import followup_event, video_link
 from scheduler.invites import build_ics
 from scheduler.lifecycle import LIVE, Status
 from scheduler.offers import (
@@ -62,7 +62,8 @@ def offer(token: str):
     plan = describe_plan(plan_from_dict(offer.plan), {"rep": offer.rep.name,
                                                       "prospect": offer.prospect.name})
     return render_template("offers/offer.html", offer=offer, slots=open_slots(offer),
-                           plan=plan, token=token)
+                           plan=plan, token=token,
+                           video=runtime().calendars.video_meeting_label(offer.rep))
 
 
 @bp.post("/o/<token>")
@@ -83,7 +84,7 @@ def followup(token: str):
                                                       "settings"))
     return render_template("offers/followup.html", followup=followup, token=token,
                            cancelled=followup.status == Status.CANCELLED, choices=choices,
-                           links=_calendar_links(followup))
+                           links=_calendar_links(followup), video_link=video_link(followup))
 
 
 @bp.post("/f/<token>/reschedule")
@@ -133,9 +134,12 @@ def _chosen_start() -> datetime:
 def _calendar_links(followup) -> dict[str, str]:
     """'Add to Google / Outlook' for people whose mail does not read the .ics."""
     start, end = followup.start, followup.end
+    where = video_link(followup) or ""
     google = "https://calendar.google.com/calendar/render?" + urlencode({
         "action": "TEMPLATE", "text": followup.title,
-        "dates": f"{start:%Y%m%dT%H%M%SZ}/{end:%Y%m%dT%H%M%SZ}"})
+        "dates": f"{start:%Y%m%dT%H%M%SZ}/{end:%Y%m%dT%H%M%SZ}",
+        **({"location": where} if where else {})})
     outlook = "https://outlook.office.com/calendar/0/deeplink/compose?" + urlencode({
-        "subject": followup.title, "startdt": start.isoformat(), "enddt": end.isoformat()})
+        "subject": followup.title, "startdt": start.isoformat(), "enddt": end.isoformat(),
+        **({"location": where} if where else {})})
     return {"google": google, "outlook": outlook}

@@ -14,7 +14,8 @@ dropped, values cut at 1024), attendees with `responseStatus`, dateTimes written
 calendar's zone; list paging with `nextSyncToken` on the last page only, deleted events in
 incremental rounds, 410 fullSyncRequired for a lost sync token; watch/stop channels (HTTPS
 addresses only); OAuth scopes per route (401 authError, 403 insufficientPermissions); and the
-error JSON every failure uses. What it leaves out: recurrence, list filters (timeMin, q, ...),
+error JSON every failure uses; Meet conferences on request (google_conference.py). What it
+leaves out: recurrence, list filters (timeMin, q, ...),
 invitations landing in attendees' calendars, notifications actually sent.
 
 Tests point the settings at it (`endpoints(base_url)`); knobs live on `GoogleState`
@@ -38,7 +39,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from web.sandbox import google_discovery
+from web.sandbox import google_conference, google_discovery
 from web.sandbox.google_identity import ISSUER, Grant
 from web.sandbox.google_identity import bp as identity_bp
 from web.sandbox.google_state import DEFAULT_PAGE_SIZE, Fault, GoogleState
@@ -198,6 +199,7 @@ def events_insert(calendar_id: str) -> Response:
     calendar_id = _own_calendar(calendar_id, "write")
     fields, zone = json_body(), current_state().time_zone(calendar_id)
     start, end = event_times(fields, zone)
+    google_conference.apply(fields, None, _conference_version())
     event = current_state().insert_event(calendar_id, fields, start, end)
     _record_send_updates(event.id)
     return jsonify(render(event, zone))
@@ -221,12 +223,17 @@ def _write(calendar_id: str, event_id: str, *, replace: bool) -> Response:
     calendar_id = _own_calendar(calendar_id, "write")
     fields, zone = json_body(), current_state().time_zone(calendar_id)
     current = current_state().get_event(calendar_id, event_id).fields
+    google_conference.apply(fields, current, _conference_version())
     times = event_times({"start": fields.get("start", None if replace else current["start"]),
                     "end": fields.get("end", None if replace else current["end"])}, zone)
     event = current_state().write_event(calendar_id, event_id, fields, replace=replace,
                                 if_match=request.headers.get("If-Match"), times=times)
     _record_send_updates(event_id)
     return jsonify(render(event, zone))
+
+
+def _conference_version() -> int:
+    return int(request.args.get("conferenceDataVersion", "0"))
 
 
 def events_delete(calendar_id: str, event_id: str) -> Response:

@@ -131,7 +131,8 @@ def render(event: StoredEvent, zone: str, *, full: bool = True) -> dict[str, Any
             "end": _when(event.fields["end"], event.end, zone),
             "iCalUID": f"{event.id}@google.com", "sequence": event.sequence,
             "reminders": {"useDefault": True}, "eventType": "default"}
-    for key in ("summary", "description", "location", "transparency", "extendedProperties"):
+    for key in ("summary", "description", "location", "transparency", "extendedProperties",
+                "conferenceData", "hangoutLink"):
         if key in event.fields:
             data[key] = event.fields[key]
     if event.fields.get("attendees"):
