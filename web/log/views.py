@@ -80,7 +80,8 @@ def export():
         return Response(f"invalid filter: {', '.join(bad_fields)}\n", status=422,
                         mimetype="text/plain")
     rep = current_user.user
-    records = list(read_entries(runtime().store, rep_id=rep.id, **query.bounds()))
+    records = list(read_entries(runtime().store, rep_id=rep.id, newest_first=True,
+                                **query.bounds()))
     readable = ReadableColumns(runtime().store, rep_id=rep.id, timezone=rep.timezone)
     readable.prefetch(records)
     return csv_download(records, readable)
