@@ -352,6 +352,12 @@ def open_offer_or_raise(token: str, *, store: Store, settings: Settings, clock: 
     return offer
 
 
+def get_offer_followup(store: Store, offer_id: str) -> FollowUp | None:
+    """The follow-up booked from this offer, so a re-opened link lands on it."""
+    with store.reading() as session:
+        return session.scalar(select(FollowUp).where(FollowUp.offer_id == offer_id))
+
+
 def get_offer_or_raise(store: Store, offer_id: str) -> Offer:
     with store.reading() as session:
         offer = session.get(Offer, offer_id)
