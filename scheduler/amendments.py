@@ -12,13 +12,14 @@ from sqlalchemy.orm import Session
 
 from scheduler import outbox
 from scheduler.access import Viewer
-from scheduler.booking import Jobs, _owned, get_followup_or_raise, step_row
+from scheduler.booking import _owned, get_followup_or_raise
 from scheduler.calendars import Calendars
 from scheduler.clock import Clock
 from scheduler.errors import Conflict
 from scheduler.lifecycle import LIVE
 from scheduler.log import append
 from scheduler.plans import parse_plan
+from scheduler.reservations import Jobs, step_row
 from scheduler.store import Store
 from scheduler.store.models import FollowUp, Step
 

@@ -16,9 +16,6 @@ class SchedulerError(Exception):
         self.message = message
         self.field = field
 
-    def as_dict(self) -> dict[str, str | None]:
-        return {"code": self.code, "message": self.message, "field": self.field}
-
 
 class InvalidInput(SchedulerError):
     """A request value is missing, malformed or out of range."""
@@ -59,7 +56,8 @@ class OfferExpired(SchedulerError):
 
 
 class OfferUsed(SchedulerError):
-    """The link has already booked its follow-up, or was withdrawn."""
+    """The link has already booked its follow-up (a withdrawn or expired one is
+    `OfferExpired`)."""
 
     code = "offer_used"
 

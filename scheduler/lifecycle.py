@@ -10,9 +10,12 @@ Choices worth knowing:
   time, a cancellation), whoever pressed the button, and never for an attendee's answer.
 - `cancelled` is the end: nothing revives it. Cancelling again, or the calendar deleting an
   event Nextstep already cancelled, is a transition to itself that logs nothing.
-- There is no `done`: no calendar says a meeting took place, and an ended event that was
-  neither declined nor cancelled is already told by its status and its time. Steps have
-  their own `step.done`.
+- `done` is the rep's word, never a calendar's: no calendar says a meeting took place. The
+  rep marks a live follow-up done once its time is over (the services check the time, this
+  table only the status); like `cancelled` it is an end, and the calendar deleting its
+  event afterwards changes nothing. Steps have their own `step.done`.
+- An offer has a shorter life of its own (`OfferStatus`): open until accepted, withdrawn or
+  expired, each an end.
 """
 
 from __future__ import annotations
@@ -32,10 +35,49 @@ class Status(StrEnum):
     RESCHEDULED = "rescheduled"
     DECLINED = "declined"
     CANCELLED = "cancelled"
+    DONE = "done"
 
 
 # Live: the time is taken (reservations hold it) and Nextstep may move or cancel it.
 LIVE = (Status.BOOKED, Status.RESCHEDULED)
+# Ends: nothing moves a follow-up out of these, and sync leaves them alone.
+FINAL = (Status.CANCELLED, Status.DONE)
+
+
+class OfferStatus(StrEnum):
+    """Where an offer link stands; only an open one can book."""
+
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+class OfferChange(StrEnum):
+    ACCEPT = "accept"      # the prospect picks a slot (the follow-up is booked with it)
+    WITHDRAW = "withdraw"  # the rep takes the link back
+    EXPIRE = "expire"      # its time ran out
+
+
+@dataclass(frozen=True)
+class OfferTransition:
+    change: OfferChange
+    target: OfferStatus
+    log_kind: str
+
+
+# Every change leaves `open` for an end; from an end nothing happens.
+OFFER_TRANSITIONS: dict[OfferChange, OfferTransition] = {
+    change: OfferTransition(change, target, kind) for change, target, kind in (
+        (OfferChange.ACCEPT, OfferStatus.ACCEPTED, "offer.accepted"),
+        (OfferChange.WITHDRAW, OfferStatus.WITHDRAWN, "offer.withdrawn"),
+        (OfferChange.EXPIRE, OfferStatus.EXPIRED, "offer.expired"))}
+
+
+def offer_transition(status: str, change: OfferChange) -> OfferTransition | None:
+    """What `change` does to an offer in `status`: None once it is no longer open (the
+    services tell the prospect why, with their own errors)."""
+    return OFFER_TRANSITIONS[change] if OfferStatus(status) is OfferStatus.OPEN else None
 
 
 class Change(StrEnum):
@@ -48,6 +90,7 @@ class Change(StrEnum):
     DELETE = "delete"          # the event is gone from the calendar
     DECLINE = "decline"        # the prospect declines the invitation
     ACCEPT = "accept"          # the prospect accepts it
+    COMPLETE = "complete"      # the rep marks it done after its time
 
 
 @dataclass(frozen=True)
@@ -75,9 +118,12 @@ def _rows() -> list[_Row]:
         (Change.BOOK, None, Status.BOOKED, "followup.booked", False, False),
         (Change.CANCEL, Status.CANCELLED, Status.CANCELLED, None, False, False),
         (Change.DELETE, Status.CANCELLED, Status.CANCELLED, None, False, False),
+        (Change.COMPLETE, Status.DONE, Status.DONE, None, False, False),
+        (Change.DELETE, Status.DONE, Status.DONE, None, False, False),
     ]
     for live in (Status.BOOKED, Status.RESCHEDULED):
         rows += [
+            (Change.COMPLETE, live, Status.DONE, "followup.done", False, False),
             (Change.RESCHEDULE, live, Status.RESCHEDULED, "followup.rescheduled", True, True),
             (Change.CANCEL, live, Status.CANCELLED, "followup.cancelled", True, False),
             (Change.ACCEPT, live, live, "attendee.accepted", False, False),

@@ -22,7 +22,7 @@ from scheduler.store import Store
 from scheduler.store.models import FollowUp, LogEntry, Offer, Prospect, WebhookDelivery
 
 KINDS = (
-    "followup.booked", "followup.rescheduled", "followup.cancelled",
+    "followup.booked", "followup.rescheduled", "followup.cancelled", "followup.done",
     "offer.sent", "offer.accepted", "offer.withdrawn", "offer.expired",
     "attendee.declined", "attendee.accepted", "step.done", "step.stalled",
     "call.no_next_step", "calendar.write_failed", "connection.needs_reconnect",
@@ -62,37 +62,55 @@ def append(session: Session, kind: str, *, at: datetime, rep_id: int | None = No
     return entry
 
 
-def list_entries(session: Session, *, since: datetime | None = None, after_id: int = 0,
-                 limit: int = 100, kind: str | None = None, rep_id: int | None = None,
-                 until: datetime | None = None,
-                 followup_ids: Iterable[str] | None = None) -> list[LogRecord]:
-    """Entries oldest first, for cursor paging by id (`after_id`)."""
-    if limit < 1 or limit > 1000:
-        raise InvalidInput("limit must be between 1 and 1000", field="limit")
-    query = select(LogEntry).where(LogEntry.id > after_id).order_by(LogEntry.id).limit(limit)
+def read_entries(store: Store, *, rep_id: int | None = None, kind: str | None = None,
+                 since: datetime | None = None, until: datetime | None = None,
+                 prospect: str | None = None, followup_ids: Iterable[str] | None = None,
+                 after_id: int = 0, limit: int | None = None, newest_first: bool = False,
+                 batch: int = 1000) -> Iterator[LogRecord]:
+    """The one reader of the log, for the API's pages, every export, the page and the CRM
+    push: entries matching every filter given, oldest first by id (cursor paging by
+    `after_id`) or newest first (the page), at most `limit`, all when None. Read in batches,
+    each in its own short read, so an export of any size holds neither a transaction open
+    nor the log in memory."""
+    if limit is not None and limit < 1:
+        raise InvalidInput("limit must be at least 1", field="limit")
+    query = select(LogEntry)
+    if rep_id is not None:
+        query = query.where(LogEntry.rep_id == rep_id)
+    if kind:
+        query = query.where(LogEntry.kind == kind)
     if since is not None:
         query = query.where(LogEntry.at >= since)
     if until is not None:
         query = query.where(LogEntry.at < until)
-    if kind:
-        query = query.where(LogEntry.kind == kind)
-    if rep_id is not None:
-        query = query.where(LogEntry.rep_id == rep_id)
+    if prospect:
+        query = query.where(about_prospect(prospect))
     if followup_ids is not None:
         query = query.where(LogEntry.followup_id.in_(list(followup_ids)))
-    return [_record(entry) for entry in session.scalars(query)]
+    return _batches(store, query, after_id=after_id, limit=limit, newest_first=newest_first,
+                    batch=batch)
 
 
-def iter_entries(session: Session, *, since: datetime | None = None,
-                 batch: int = 1000) -> Iterator[LogRecord]:
-    """Every entry oldest first, in batches so a large log never sits in memory at once."""
-    after_id = 0
-    while True:
-        page = list_entries(session, since=since, after_id=after_id, limit=batch)
+def _batches(store: Store, query, *, after_id: int, limit: int | None, newest_first: bool,
+             batch: int) -> Iterator[LogRecord]:
+    position = None if newest_first else after_id
+    remaining = limit
+    while remaining is None or remaining > 0:
+        size = batch if remaining is None else min(batch, remaining)
+        if newest_first:
+            page_query = query.order_by(LogEntry.id.desc())
+            if position is not None:
+                page_query = page_query.where(LogEntry.id < position)
+        else:
+            page_query = query.where(LogEntry.id > position).order_by(LogEntry.id)
+        with store.reading() as session:
+            page = [_record(entry) for entry in session.scalars(page_query.limit(size))]
         yield from page
-        if len(page) < batch:
+        if len(page) < size:
             return
-        after_id = page[-1].id
+        position = page[-1].id
+        if remaining is not None:
+            remaining -= len(page)
 
 
 def export_csv(records: Iterable[LogRecord],
@@ -124,7 +142,7 @@ def push_to_crm(store: Store, *, url: str, secret: str | None, clock: Clock,
     CRM never sees a gap. Returns how many were delivered."""
     with store.reading() as session:
         last = session.scalar(select(func.max(WebhookDelivery.log_id))) or 0
-        pending = list_entries(session, after_id=last, limit=limit)
+    pending = list(read_entries(store, after_id=last, limit=limit))
     for record in pending:
         deliver_webhook(record, url=url, secret=secret)
         with store.transaction() as session:
@@ -150,32 +168,9 @@ def deliver_webhook(record: LogRecord, *, url: str, secret: str | None,
         raise ProviderRejected(f"CRM webhook refused the entry: {response.status_code}")
 
 
-def get_record(session: Session, entry_id: int) -> LogRecord | None:
-    entry = session.get(LogEntry, entry_id)
-    return None if entry is None else _record(entry)
-
-
 def _record(entry: LogEntry) -> LogRecord:
     return LogRecord(id=entry.id, at=entry.at, kind=entry.kind, rep_id=entry.rep_id,
                      followup_id=entry.followup_id, data=dict(entry.data or {}))
-
-
-def recent_entries(store: Store, *, rep_id: int, kind: str | None = None,
-                   since: datetime | None = None, until: datetime | None = None,
-                   prospect: str | None = None, limit: int = 100) -> list[LogRecord]:
-    """A rep's entries newest first, for the log page (reading, not cursor paging)."""
-    query = (select(LogEntry).where(LogEntry.rep_id == rep_id)
-             .order_by(LogEntry.id.desc()).limit(limit))
-    if kind:
-        query = query.where(LogEntry.kind == kind)
-    if prospect:
-        query = query.where(about_prospect(prospect))
-    if since is not None:
-        query = query.where(LogEntry.at >= since)
-    if until is not None:
-        query = query.where(LogEntry.at < until)
-    with store.reading() as session:
-        return [_record(entry) for entry in session.scalars(query)]
 
 
 def prospect_matches(text: str) -> ColumnElement[bool]:

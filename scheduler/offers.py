@@ -9,27 +9,14 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler import outbox
 from scheduler.access import PROSPECT, Viewer
 from scheduler.availability import Interval
-from scheduler.booking import (
-    Jobs,
-    Meeting,
-    check_no_clash,
-    default_title,
-    ensure_free,
-    get_followup_or_raise,
-    insert_followup,
-    propose_slots,
-    release_expired_holds,
-    reschedule_followup,
-    resolve_helpers,
-    upsert_prospect,
-)
+from scheduler.booking import get_followup_or_raise, propose_slots, reschedule_followup
 from scheduler.calendars import Calendars
 from scheduler.clock import Clock, iso_utc
 from scheduler.errors import (
@@ -40,15 +27,27 @@ from scheduler.errors import (
     OfferUsed,
     SlotTaken,
 )
-from scheduler.lifecycle import LIVE
+from scheduler.lifecycle import LIVE, OfferChange, OfferStatus, offer_transition
 from scheduler.log import append
 from scheduler.plans import parse_plan, plan_from_dict, plan_to_dict
 from scheduler.preferences import meeting_duration, preferences_of
-from scheduler.requests import OfferRequest, ProposalRequest, ProspectIn
+from scheduler.requests import OfferRequest, ProposalRequest
+from scheduler.reservations import (
+    Jobs,
+    Meeting,
+    default_title,
+    ensure_free,
+    hold_slots,
+    insert_followup,
+    prospect_of,
+    release_holds,
+    resolve_helpers,
+    upsert_prospect,
+)
 from scheduler.settings import Settings
-from scheduler.short_links import expand, shorten
+from scheduler.short_links import expand, shorten, shorten_in
 from scheduler.store import Store
-from scheduler.store.models import FollowUp, Hold, Offer, OutboxMessage, Reservation, User
+from scheduler.store.models import FollowUp, Offer, User
 
 OFFER_SALT = "nextstep.offer.v1"
 FOLLOWUP_SALT = "nextstep.followup.v1"
@@ -121,11 +120,46 @@ def read_followup_token(token: str, *, settings: Settings, clock: Clock) -> str:
 class SentOffer:
     offer: Offer
     url: str
+    created: bool = True  # False when an idempotent retry returned the first offer
+
+
+@dataclass(frozen=True)
+class _Offered:
+    """An offer resolved and checked against the calendars, before its transaction."""
+
+    meetings: list[Meeting]
+    title: str
+    expires_at: datetime
+    minutes: int  # the request's length, else the rep's usual one
 
 
 def create_offer(request: OfferRequest, *, rep: User, store: Store, calendars: Calendars,
                  clock: Clock, settings: Settings, jobs: Jobs) -> SentOffer:
-    """Hold the slots (busy for every other proposal and booking), then email the link."""
+    """Hold the slots (busy for every other proposal and booking) and queue the email with
+    the link, atomically and idempotently, as `book_followup` books."""
+    if request.idempotency_key:
+        existing = _offer_by_key(store, rep.id, request.idempotency_key)
+        if existing is not None:
+            return _sent(existing, store=store, settings=settings, clock=clock, created=False)
+    offered = _prepare_offer(request, rep=rep, store=store, calendars=calendars, clock=clock,
+                             settings=settings)
+    try:
+        offer = store.retrying(lambda session: _insert_offer(
+            session, request, offered, rep=rep, settings=settings, clock=clock))
+    except IntegrityError:
+        if request.idempotency_key:
+            existing = _offer_by_key(store, rep.id, request.idempotency_key)
+            if existing is not None:
+                return _sent(existing, store=store, settings=settings, clock=clock, created=False)
+        raise SlotTaken("one of those times was just taken", field="slots") from None
+    jobs.kick()
+    return _sent(get_offer_or_raise(store, offer.id), store=store, settings=settings,
+                 clock=clock, created=True)
+
+
+def _prepare_offer(request: OfferRequest, *, rep: User, store: Store, calendars: Calendars,
+                   clock: Clock, settings: Settings) -> _Offered:
+    """The slots (chosen, or the best proposed), each free in everyone's calendar."""
     now = clock.now()
     helpers = resolve_helpers(store, request.helpers, rep=rep)
     plan = parse_plan(request.plan, today=now.astimezone(ZoneInfo(rep.timezone)).date())
@@ -138,11 +172,11 @@ def create_offer(request: OfferRequest, *, rep: User, store: Store, calendars: C
         rep=rep, store=store, calendars=calendars, clock=clock, settings=settings).slots]
     if not starts:
         raise SlotTaken("no free time to offer in the search window", field="slots")
-    meetings = []
     for index, start in enumerate(starts):
         if start < now:
             raise InvalidInput("this slot is in the past", field=f"slots.{index}")
     _ensure_apart(starts, duration)
+    meetings = []
     for index, start in enumerate(starts):
         meeting = Meeting(rep=rep, helpers=helpers, prospect=request.prospect, start=start,
                           end=start + duration, title="", step_type=request.step_type,
@@ -155,49 +189,55 @@ def create_offer(request: OfferRequest, *, rep: User, store: Store, calendars: C
     expires_at = now + timedelta(minutes=request.expires_in_minutes
                                  or settings.offer_expiry_minutes)
     title = request.title or default_title(request.step_type, rep, request.prospect)
+    return _Offered(meetings=meetings, title=title, expires_at=expires_at, minutes=minutes)
 
-    def hold(session: Session) -> Offer:
-        ids = [p.id for p in meetings[0].people]
-        release_expired_holds(session, ids, now=now)
-        prospect = upsert_prospect(session, request.prospect, now=now)
-        offer = Offer(rep_id=rep.id, prospect_id=prospect.id, title=title,
-                      step_type=request.step_type, duration_minutes=minutes,
-                      helper_emails=[h.email for h in helpers], plan=plan_to_dict(plan),
-                      status="open", expires_at=expires_at, created_at=now)
-        session.add(offer)
-        session.flush()
-        for index, meeting in enumerate(meetings):
-            try:
-                check_no_clash(session, meeting, settings=settings, now=now)
-            except SlotTaken as exc:
-                raise SlotTaken(exc.message, field=f"slots.{index}") from None
-            row = Hold(offer_id=offer.id, start=meeting.start, end=meeting.end,
-                       expires_at=expires_at)
-            session.add(row)
-            session.flush()
-            for user_id in ids:
-                session.add(Reservation(user_id=user_id, start=meeting.start, end=meeting.end,
-                                        hold_id=row.id, active=True))
-        session.flush()
-        session.refresh(offer)
-        return offer
 
-    try:
-        offer = store.retrying(hold)
-    except IntegrityError:
-        raise SlotTaken("one of those times was just taken", field="slots") from None
-    short = shorten(store, kind="offer", target_id=offer.id, now=now,
-                    token=offer_token(offer, settings=settings, clock=clock),
-                    expires_at=offer.expires_at)
-    url = f"{settings.base_url.rstrip('/')}/o/{short}"
+def _insert_offer(session: Session, request: OfferRequest, offered: _Offered, *, rep: User,
+                  settings: Settings, clock: Clock) -> Offer:
+    """The offer transaction: the offer, its holds, the `offer.sent` entry and the email's
+    outbox row commit together or not at all."""
+    now = clock.now()
+    first = offered.meetings[0]
+    prospect = upsert_prospect(session, request.prospect, now=now)
+    offer = Offer(rep_id=rep.id, prospect_id=prospect.id, title=offered.title,
+                  step_type=request.step_type, duration_minutes=offered.minutes,
+                  helper_emails=[h.email for h in first.helpers],
+                  plan=plan_to_dict(first.plan), status=OfferStatus.OPEN,
+                  expires_at=offered.expires_at, idempotency_key=request.idempotency_key,
+                  created_at=now)
+    session.add(offer)
+    session.flush()
+    hold_slots(session, offer, offered.meetings, settings=settings, now=now)
+    append(session, "offer.sent", at=now, rep_id=rep.id, offer_id=offer.id,
+           prospect=request.prospect.email,
+           slots=[iso_utc(m.start) for m in offered.meetings],
+           expires_at=iso_utc(offered.expires_at))
+    outbox.enqueue(session, "offer.send", now=now, offer_id=offer.id,
+                   url=offer_url(session, offer, settings=settings, clock=clock))
+    session.flush()
+    session.refresh(offer)
+    return offer
+
+
+def offer_url(session: Session, offer: Offer, *, settings: Settings, clock: Clock) -> str:
+    """The link a person can paste (a short id standing for the signed token)."""
+    short = shorten_in(session, kind="offer", target_id=offer.id, now=clock.now(),
+                       token=offer_token(offer, settings=settings, clock=clock),
+                       expires_at=offer.expires_at)
+    return f"{settings.base_url.rstrip('/')}/o/{short}"
+
+
+def _sent(offer: Offer, *, store: Store, settings: Settings, clock: Clock,
+          created: bool) -> SentOffer:
     with store.transaction() as session:
-        append(session, "offer.sent", at=now, rep_id=rep.id, offer_id=offer.id,
-               prospect=request.prospect.email, slots=[iso_utc(m.start) for m in meetings],
-               expires_at=iso_utc(expires_at))
-        session.add(OutboxMessage(kind="offer.send", payload={"offer_id": offer.id, "url": url},
-                                  next_attempt_at=now, created_at=now))
-    jobs.kick()
-    return SentOffer(offer=get_offer_or_raise(store, offer.id), url=url)
+        url = offer_url(session, offer, settings=settings, clock=clock)
+    return SentOffer(offer=offer, url=url, created=created)
+
+
+def _offer_by_key(store: Store, rep_id: int, key: str) -> Offer | None:
+    with store.reading() as session:
+        return session.scalar(select(Offer).where(Offer.rep_id == rep_id,
+                                                  Offer.idempotency_key == key))
 
 
 def accept_offer(token: str, start: datetime, *, store: Store, calendars: Calendars,
@@ -213,15 +253,11 @@ def accept_offer(token: str, start: datetime, *, store: Store, calendars: Calend
         # Its hold may have been released by a racing pick of this link: say that instead.
         _ensure_open(get_offer_or_raise(store, offer.id), now)
         raise InvalidInput("that time is not one of the offered slots", field="start")
-    with store.reading() as session:
-        helpers = session.scalars(select(User).where(
-            User.email.in_(offer.helper_emails))).all()
-    meeting = Meeting(rep=offer.rep, helpers=list(helpers),
-                      prospect=ProspectIn(name=offer.prospect.name, email=offer.prospect.email,
-                                          timezone=offer.prospect.timezone,
-                                          company=offer.prospect.company),
-                      start=chosen.start, end=chosen.end, title=offer.title,
-                      step_type=offer.step_type, plan=plan_from_dict(offer.plan))
+    meeting = Meeting(rep=offer.rep,
+                      helpers=resolve_helpers(store, offer.helper_emails, rep=offer.rep),
+                      prospect=prospect_of(offer.prospect), start=chosen.start,
+                      end=chosen.end, title=offer.title, step_type=offer.step_type,
+                      plan=plan_from_dict(offer.plan))
     try:
         ensure_free(meeting, calendars=calendars, settings=settings)
     except SlotTaken:
@@ -233,11 +269,12 @@ def accept_offer(token: str, start: datetime, *, store: Store, calendars: Calend
     def consume(session: Session) -> FollowUp:
         locked = session.get(Offer, offer.id, with_for_update={"of": Offer})
         _ensure_open(locked, now)
-        locked.status = "accepted"
-        _release_holds(session, offer.id, now=now)
+        step = offer_transition(locked.status, OfferChange.ACCEPT)
+        locked.status = step.target
+        release_holds(session, offer.id, now=now)
         followup = insert_followup(session, meeting, settings=settings, now=now, via="offer",
                                    invite=invite, offer_id=offer.id)
-        append(session, "offer.accepted", at=now, rep_id=offer.rep_id, followup_id=followup.id,
+        append(session, step.log_kind, at=now, rep_id=offer.rep_id, followup_id=followup.id,
                offer_id=offer.id, start=iso_utc(chosen.start))
         outbox.enqueue_rep_notice(session, followup, what="picked", now=now)
         return followup
@@ -254,13 +291,11 @@ def reschedule_choices(followup: FollowUp, *, store: Store, calendars: Calendars
                        settings: Settings, count: int = 5) -> list[Interval]:
     """The times a prospect may move their follow-up to: what a proposal for the same people
     and length offers now (the rep's hours, the prospect's daytime), its own time excepted."""
-    prospect = followup.prospect
     minutes = int((followup.end - followup.start) / timedelta(minutes=1))
     proposal = propose_slots(
-        ProposalRequest(prospect=ProspectIn(name=prospect.name, email=prospect.email,
-                                            timezone=prospect.timezone),
-                        step_type=followup.step_type, duration_minutes=minutes,
-                        helpers=[h.email for h in followup.helpers], count=count + 1),
+        ProposalRequest(prospect=prospect_of(followup.prospect), step_type=followup.step_type,
+                        duration_minutes=minutes, helpers=[h.email for h in followup.helpers],
+                        count=count + 1),
         rep=followup.rep, store=store, calendars=calendars, clock=clock, settings=settings)
     return [slot for slot in proposal.slots if slot.start != followup.start][:count]
 
@@ -288,10 +323,11 @@ def withdraw_offer(offer_id: str, *, rep_id: int, store: Store, clock: Clock) ->
         offer = session.get(Offer, offer_id, with_for_update={"of": Offer})
         if offer is None or not Viewer.rep(rep_id).may_see(offer.rep_id):
             raise NotFound("no such offer", field="id")
-        if offer.status == "open":
-            offer.status = "withdrawn"
-            _release_holds(session, offer_id, now=now)
-            append(session, "offer.withdrawn", at=now, rep_id=rep_id, offer_id=offer_id)
+        step = offer_transition(offer.status, OfferChange.WITHDRAW)
+        if step is not None:  # withdrawing an offer that ended already changes nothing
+            offer.status = step.target
+            release_holds(session, offer_id, now=now)
+            append(session, step.log_kind, at=now, rep_id=rep_id, offer_id=offer_id)
     return get_offer_or_raise(store, offer_id)
 
 
@@ -299,12 +335,13 @@ def expire_offers(*, store: Store, clock: Clock) -> int:
     """Open offers past their expiry: marked expired, their holds released, logged."""
     now = clock.now()
     with store.transaction() as session:
-        offers = session.scalars(select(Offer).where(Offer.status == "open",
+        offers = session.scalars(select(Offer).where(Offer.status == OfferStatus.OPEN,
                                                      Offer.expires_at <= now)).all()
         for offer in offers:
-            offer.status = "expired"
-            _release_holds(session, offer.id, now=now)
-            append(session, "offer.expired", at=now, rep_id=offer.rep_id, offer_id=offer.id)
+            step = offer_transition(offer.status, OfferChange.EXPIRE)
+            offer.status = step.target
+            release_holds(session, offer.id, now=now)
+            append(session, step.log_kind, at=now, rep_id=offer.rep_id, offer_id=offer.id)
     return len(offers)
 
 
@@ -316,17 +353,18 @@ def open_offer_or_raise(token: str, *, store: Store, settings: Settings, clock: 
     return offer
 
 
+def get_offer_followup(store: Store, offer_id: str) -> FollowUp | None:
+    """The follow-up booked from this offer, so a re-opened link lands on it."""
+    with store.reading() as session:
+        return session.scalar(select(FollowUp).where(FollowUp.offer_id == offer_id))
+
+
 def get_offer_or_raise(store: Store, offer_id: str) -> Offer:
     with store.reading() as session:
         offer = session.get(Offer, offer_id)
     if offer is None:
         raise NotFound("no such offer", field="token")
     return offer
-
-
-def offer_followup(store: Store, offer_id: str) -> FollowUp | None:
-    with store.reading() as session:
-        return session.scalar(select(FollowUp).where(FollowUp.offer_id == offer_id))
 
 
 def open_slots(offer: Offer) -> list[Interval]:
@@ -343,18 +381,10 @@ def _ensure_apart(starts: list[datetime], duration: timedelta) -> None:
 
 
 def _ensure_open(offer: Offer, now: datetime) -> None:
-    if offer.status == "accepted":
+    if offer.status == OfferStatus.ACCEPTED:
         raise OfferUsed("this link has already booked a meeting", field="token")
-    if offer.status == "withdrawn":
+    if offer.status == OfferStatus.WITHDRAWN:
         raise OfferExpired("the rep withdrew this offer", field="token")
-    if offer.status == "expired" or offer.expires_at <= now:
+    if offer.status == OfferStatus.EXPIRED or offer.expires_at <= now:
         raise OfferExpired("this offer has expired; ask for a new one", field="token")
-
-
-def _release_holds(session: Session, offer_id: str, *, now: datetime) -> None:
-    hold_ids = select(Hold.id).where(Hold.offer_id == offer_id)
-    session.execute(update(Hold).where(Hold.offer_id == offer_id, Hold.released_at.is_(None))
-                    .values(released_at=now).execution_options(synchronize_session=False))
-    session.execute(update(Reservation).where(Reservation.hold_id.in_(hold_ids))
-                    .values(active=False).execution_options(synchronize_session=False))
 

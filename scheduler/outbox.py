@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from scheduler.clock import Clock, iso_utc
 from scheduler.errors import NeedsReconnect, ProviderRejected, ProviderUnavailable
 from scheduler.events import followup_event
 from scheduler.invites import Mailer, invite_message, notice_message, offer_message
-from scheduler.lifecycle import Status
+from scheduler.lifecycle import OfferStatus, Status
 from scheduler.log import append
 from scheduler.plans import describe_plan, plan_from_dict
 from scheduler.providers.base import Attendee, EventRef
@@ -33,17 +34,24 @@ MAX_ATTEMPTS = 12
 MAX_BACKOFF = timedelta(hours=1)
 
 
+def enqueue(session: Session, kind: str, *, now: datetime, followup_id: str | None = None,
+            **payload: Any) -> None:
+    """Queue work for after the commit, in the caller's transaction: it happens if and only
+    if the change that asked for it commits."""
+    if kind not in HANDLERS:
+        raise ValueError(f"unknown outbox kind {kind!r}")
+    session.add(OutboxMessage(kind=kind, followup_id=followup_id, payload=payload,
+                              next_attempt_at=now, created_at=now))
+
+
 def enqueue_followup_change(session: Session, followup: FollowUp, *, method: str,
                             now: datetime, invite: bool, by: str = "rep") -> None:
     """Queue the calendar write (and our own invite when the calendar sends none) in the
     same transaction as the change, so neither can be lost or happen without it."""
-    session.add(OutboxMessage(kind="calendar.sync", followup_id=followup.id, payload={},
-                              next_attempt_at=now, created_at=now))
+    enqueue(session, "calendar.sync", now=now, followup_id=followup.id)
     if invite:
-        session.add(OutboxMessage(kind="invite.send", followup_id=followup.id,
-                                  payload={"method": method, "sequence": followup.sequence,
-                                           "sent": [], "by": by},
-                                  next_attempt_at=now, created_at=now))
+        enqueue(session, "invite.send", now=now, followup_id=followup.id, method=method,
+                sequence=followup.sequence, sent=[], by=by)
 
 
 # What the prospect did, as the rep's notice says it.
@@ -57,12 +65,9 @@ def enqueue_rep_notice(session: Session, followup: FollowUp, *, what: str, now: 
     calendar, in the same transaction as the change, so the rep hears of every one."""
     if what not in REP_NOTICE_VERBS:
         raise ValueError(f"unknown rep notice {what!r}")
-    session.add(OutboxMessage(kind="rep.notify", followup_id=followup.id,
-                              payload={"what": what, "start": iso_utc(followup.start),
-                                       "previous_start": (iso_utc(previous_start)
-                                                          if previous_start else None),
-                                       "reason": reason},
-                              next_attempt_at=now, created_at=now))
+    enqueue(session, "rep.notify", now=now, followup_id=followup.id, what=what,
+            start=iso_utc(followup.start),
+            previous_start=iso_utc(previous_start) if previous_start else None, reason=reason)
 
 
 @dataclass
@@ -323,7 +328,7 @@ def send_offer(context: OutboxContext, message: OutboxMessage) -> None:
     """Email the prospect the offer link with the held times in their own zone."""
     with context.store.reading() as session:
         offer = session.get(Offer, message.payload["offer_id"])
-    if offer.status != "open":
+    if offer.status != OfferStatus.OPEN:
         return None  # withdrawn or taken before the mail went out: nothing to offer
     zone = offer.prospect.timezone
     plan = plan_from_dict(offer.plan)

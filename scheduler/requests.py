@@ -108,7 +108,8 @@ class ProspectIn(_Strict):
 
 
 class _Meeting(_Strict):
-    """Who meets, for how long, about what: common to proposals, bookings and offers."""
+    """Who meets, for how long, about what: common to proposals, bookings and offers (the
+    last two through `_Booked`)."""
 
     prospect: ProspectIn
     duration_minutes: Int = Field(default=30, ge=5, le=480)
@@ -130,18 +131,19 @@ class ProposalRequest(_Meeting):
         return self
 
 
-class BookingRequest(_Strict):
-    prospect: ProspectIn
-    start: Instant
-    duration_minutes: Int = Field(default=30, ge=5, le=480)
-    helpers: list[Email] = Field(default_factory=list, max_length=10)
+class _Booked(_Meeting):
+    """What a booked follow-up carries beyond who meets: common to bookings and offers."""
+
     title: Annotated[str, StringConstraints(max_length=300),
                      AfterValidator(_one_line)] | None = None
-    step_type: StepType = "meeting"
     plan: dict[str, Any]
-    allow_outside_hours: bool = False
+    # A retry with the same key returns the first result instead of booking twice.
     idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=200),
                                AfterValidator(_one_line)] | None = None
+
+
+class BookingRequest(_Booked):
+    start: Instant
 
 
 class StepDone(_Strict):
@@ -150,11 +152,12 @@ class StepDone(_Strict):
 
 
 class FollowUpPatch(_Strict):
-    """One change at a time: a new start, a cancellation, steps marked done, or the plan
-    amended (validated by scheduler.plans, which names the step at fault)."""
+    """One change at a time: a new start, a cancellation or the meeting marked done, steps
+    marked done, or the plan amended (validated by scheduler.plans, which names the step at
+    fault)."""
 
     start: Instant | None = None
-    status: Literal[Status.CANCELLED] | None = None
+    status: Literal[Status.CANCELLED, Status.DONE] | None = None
     steps: list[StepDone] | None = Field(default=None, min_length=1, max_length=10)
     plan: dict[str, Any] | None = None
 
@@ -174,17 +177,9 @@ class NoNextStep(_Strict):
     reason: Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_nul)] = ""
 
 
-class OfferRequest(_Strict):
+class OfferRequest(_Booked):
     """Send a link instead of booking: hand-picked `slots`, or the best `count` proposed."""
 
-    prospect: ProspectIn
-    duration_minutes: Int = Field(default=30, ge=5, le=480)
-    helpers: list[Email] = Field(default_factory=list, max_length=10)
-    title: Annotated[str, StringConstraints(max_length=300),
-                     AfterValidator(_one_line)] | None = None
-    step_type: StepType = "meeting"
-    plan: dict[str, Any]
-    allow_outside_hours: bool = False
     slots: list[Instant] | None = Field(default=None, min_length=1, max_length=10)
     count: Int = Field(default=3, ge=1, le=10)
     expires_in_minutes: Int | None = Field(default=None, ge=5, le=60 * 24 * 30)

@@ -129,10 +129,6 @@ class Settings(BaseModel):
         """The key for sessions and links: the secret, or the demo's public one."""
         return self.secret_key or DEMO_SECRET
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Defaults → TOML file (NEXTSTEP_CONFIG) → environment → keyword overrides."""

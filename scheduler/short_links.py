@@ -8,6 +8,7 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from scheduler.errors import BadToken, OfferExpired
 from scheduler.store import Store
@@ -25,18 +26,25 @@ def is_short(token: str) -> bool:
 def shorten(store: Store, *, kind: str, target_id: str, token: str, expires_at: datetime,
             now: datetime) -> str:
     """The short id for this target, reusing a live one (an invite resent, a page reloaded)."""
+    with store.transaction() as session:
+        return shorten_in(session, kind=kind, target_id=target_id, token=token,
+                          expires_at=expires_at, now=now)
+
+
+def shorten_in(session: Session, *, kind: str, target_id: str, token: str,
+               expires_at: datetime, now: datetime) -> str:
+    """`shorten` inside the caller's transaction, for a link made with what it points to."""
     if kind not in KINDS:
         raise ValueError(f"unknown link kind {kind!r}")
-    with store.transaction() as session:
-        existing = session.scalar(select(ShortLink).where(
-            ShortLink.kind == kind, ShortLink.target_id == target_id,
-            ShortLink.expires_at > now).order_by(ShortLink.created_at.desc()).limit(1))
-        if existing is not None:
-            return existing.id
-        link = ShortLink(id=secrets.token_urlsafe(ID_BYTES), kind=kind, target_id=target_id,
-                         token=token, expires_at=expires_at, created_at=now)
-        session.add(link)
-        return link.id
+    existing = session.scalar(select(ShortLink).where(
+        ShortLink.kind == kind, ShortLink.target_id == target_id,
+        ShortLink.expires_at > now).order_by(ShortLink.created_at.desc()).limit(1))
+    if existing is not None:
+        return existing.id
+    link = ShortLink(id=secrets.token_urlsafe(ID_BYTES), kind=kind, target_id=target_id,
+                     token=token, expires_at=expires_at, created_at=now)
+    session.add(link)
+    return link.id
 
 
 def expand(store: Store, token: str, *, kind: str, now: datetime) -> str:

@@ -11,13 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler import outbox
-from scheduler.booking import release_reservations
 from scheduler.calendars import Calendars
 from scheduler.clock import Clock, iso_utc
 from scheduler.errors import NeedsReconnect
-from scheduler.lifecycle import LIVE, Change, Status, enter, stored_answer, transition
+from scheduler.lifecycle import FINAL, LIVE, Change, Status, enter, stored_answer, transition
 from scheduler.log import append
 from scheduler.providers.base import EventChange
+from scheduler.reservations import release_reservations
 from scheduler.store import Store
 from scheduler.store.models import (
     CalendarEventRecord,
@@ -103,8 +103,8 @@ def _reconcile(session: Session, change: EventChange, *, now: datetime) -> bool:
     if change.status == "cancelled":
         return _enter(session, followup, Change.DELETE, now=now, by="rep", via=via,
                       reason="deleted in the calendar")
-    if followup.status == Status.CANCELLED:
-        return False  # cancelled by Nextstep: its event is on its way out
+    if followup.status in FINAL:
+        return False  # cancelled (its event is on its way out) or done: an end
     applied = False
     if change.start and change.end and (change.start, change.end) != (followup.start,
                                                                       followup.end):

@@ -10,6 +10,7 @@ from flask import Flask, redirect, url_for
 from scheduler.jobs import InlineJobs, background_jobs
 from scheduler.runtime import Nextstep
 from scheduler.settings import Settings, load_settings
+from scheduler.spoken import local_label
 from web import errors, outage, security
 from web.extensions import csrf, limiter, login_manager
 
@@ -47,6 +48,8 @@ def create_app(settings: Settings | None = None, *, runtime: Nextstep | None = N
     limiter.init_app(app)
     errors.register(app)
     security.register(app)
+    # Every area's templates write instants as 'Tue 24 Nov 10:00' in a zone they name.
+    app.add_template_filter(local_label, "local")
 
     from web.api import bp as api_bp
     from web.auth import bp as auth_bp

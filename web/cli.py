@@ -315,14 +315,13 @@ def log() -> None:
 @click.option("--since", default=None, help="ISO 8601 instant with offset, e.g. 2026-11-01T00:00Z")
 def log_export(fmt: str, since: str | None) -> None:
     """Write the log to stdout."""
-    from scheduler.log import export_csv, export_jsonl, iter_entries
+    from scheduler.log import export_csv, export_jsonl, read_entries
 
     since_at = _parse_since(since)
     runtime = _runtime(_settings())
-    with runtime.store.reading() as session:
-        records = iter_entries(session, since=since_at)
-        for chunk in (export_csv if fmt == "csv" else export_jsonl)(records):
-            click.echo(chunk, nl=False)
+    records = read_entries(runtime.store, since=since_at)
+    for chunk in (export_csv if fmt == "csv" else export_jsonl)(records):
+        click.echo(chunk, nl=False)
 
 
 def _parse_since(value: str | None) -> datetime | None:

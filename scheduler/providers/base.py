@@ -11,7 +11,6 @@ Design points every adapter honours:
 
 from __future__ import annotations
 
-import random
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -101,16 +100,6 @@ class BusyResult:
 
     busy: dict[str, list[Interval]]
     errors: dict[str, str] = field(default_factory=dict)
-
-
-# Retrying HTTP adapters back off alike.
-MAX_RETRY_WAIT = 30.0  # a longer Retry-After is reported, not slept through
-BACKOFF_BASE, BACKOFF_CAP = 0.5, 8.0
-
-
-def full_jitter(attempt: int, rng: random.Random) -> float:
-    """Anywhere up to the exponential bound, so retries do not march in step."""
-    return rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
 
 
 def chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -53,7 +53,6 @@ from scheduler.availability import Interval
 from scheduler.errors import ConfigError, NeedsReconnect, ProviderRejected, ProviderUnavailable
 from scheduler.providers.base import (
     FOLLOWUP_ID_PROPERTY,
-    MAX_RETRY_WAIT,
     Attendee,
     BusyResult,
     CalendarEvent,
@@ -63,11 +62,11 @@ from scheduler.providers.base import (
     Limits,
     ProviderDescription,
     chunks,
-    full_jitter,
     pieces,
 )
 from scheduler.providers.google_oauth import GoogleOAuth
 from scheduler.providers.google_push import GoogleWatch
+from scheduler.providers.retry import gives_up, next_wait, retry_after_seconds
 from scheduler.settings import Settings
 
 
@@ -270,8 +269,8 @@ class GoogleCalendar:
                 problem = f"{type(exc).__name__}: {exc}"
             finally:
                 self._report_refresh()
-            wait = retry_after if retry_after is not None else full_jitter(attempt, self._random)
-            if attempt == self._max_attempts or wait > MAX_RETRY_WAIT:
+            wait = next_wait(attempt, retry_after=retry_after, rng=self._random)
+            if gives_up(attempt, max_attempts=self._max_attempts, wait=wait):
                 break
             self._sleep(wait)
         raise ProviderUnavailable(f"Google did not complete {what}: {problem}", retry_after=wait)
@@ -340,11 +339,8 @@ def _grant_gone(exc: RefreshError) -> bool:
 
 
 def _retry_after(response: Mapping[str, str]) -> float | None:
-    """Google sends delay-seconds; anything else means back off as usual."""
-    try:
-        return max(0.0, float(response["retry-after"]))
-    except (KeyError, ValueError):
-        return None
+    """Google sends delay-seconds; httplib2 names its headers in lower case."""
+    return retry_after_seconds(response.get("retry-after"))
 
 
 def _naive_utc(value: str | None) -> datetime | None:

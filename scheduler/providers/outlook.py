@@ -44,7 +44,6 @@ from scheduler.clock import Clock, SystemClock
 from scheduler.errors import ProviderRejected, ProviderUnavailable
 from scheduler.providers.base import (
     FOLLOWUP_ID_PROPERTY,
-    MAX_RETRY_WAIT,
     PLAN_PROPERTY,
     Attendee,
     BusyResult,
@@ -54,11 +53,11 @@ from scheduler.providers.base import (
     EventRef,
     ProviderDescription,
     chunks,
-    full_jitter,
     pieces,
 )
 from scheduler.providers.outlook_oauth import CONSUMER_TENANT, GraphTokens, MicrosoftOAuth
 from scheduler.providers.outlook_push import GraphSubscriptions
+from scheduler.providers.retry import gives_up, next_wait, retry_after_seconds
 from scheduler.settings import Settings
 
 # Our own property set: machine-readable event properties live under this GUID.
@@ -269,7 +268,8 @@ class OutlookCalendar:
                 response = self._http.request(method, url, headers=headers,
                                               timeout=self._timeout, **kwargs)
             except (requests.Timeout, requests.ConnectionError) as exc:
-                wait, problem = full_jitter(attempt, self._random), type(exc).__name__
+                wait = next_wait(attempt, retry_after=None, rng=self._random)
+                problem = type(exc).__name__
             else:
                 outcome = _outcome(response)
                 if outcome is None or outcome in allow:
@@ -284,9 +284,9 @@ class OutlookCalendar:
                     raise ProviderRejected(f"Outlook refused {method} {_path(url)}: {problem}",
                                            field="calendar")
                 retry_after = _retry_after(response) if outcome is Outcome.WAIT else None
-                wait = full_jitter(attempt, self._random) if retry_after is None else retry_after
+                wait = next_wait(attempt, retry_after=retry_after, rng=self._random)
             refresh = False
-            if attempt == self._max_attempts or wait > MAX_RETRY_WAIT:
+            if gives_up(attempt, max_attempts=self._max_attempts, wait=wait):
                 break
             self._sleep(wait)
         raise ProviderUnavailable(f"Outlook did not complete {method} {_path(url)}: {problem}",
@@ -335,10 +335,7 @@ def _path(url: str) -> str:
 
 
 def _retry_after(response: requests.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    except ValueError:
-        return None
+    return retry_after_seconds(response.headers.get("Retry-After"))
 
 
 def _wire_time(moment: datetime) -> dict[str, str]:

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from scheduler.lifecycle import Status
+from scheduler.lifecycle import OfferStatus, Status
 from scheduler.store.types import UTCDateTime
 
 NAMING = {
@@ -221,6 +221,8 @@ class Offer(Base):
     """A signed invite link carrying held slots."""
 
     __tablename__ = "offers"
+    __table_args__ = (UniqueConstraint("rep_id", "idempotency_key",
+                                       name="uq_offers_idempotency"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     rep_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -230,8 +232,9 @@ class Offer(Base):
     duration_minutes: Mapped[int] = mapped_column(Integer)
     helper_emails: Mapped[list[str]] = mapped_column(JSON, default=list)
     plan: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[str] = mapped_column(String(20), default=OfferStatus.OPEN.value)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     rep: Mapped[User] = relationship(lazy="joined")

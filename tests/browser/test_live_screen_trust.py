@@ -280,3 +280,21 @@ def test_keystroke_to_slots_is_measured_in_the_browser(page, sign_in, record_pro
     print(f"keystroke to slots: {total:.0f} ms (of which request and swap: {request:.0f} ms)")
     assert page.locator("input[name=slot]").count() == 3
     assert total < 1000
+
+
+def test_the_three_slots_mix_morning_and_afternoon_on_different_days(page, sign_in):
+    """Issue 13 item 8: 'Tuesday at 10:00 or Wednesday at 15:30' is a real choice; three
+    slots at the same hour are not."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    sign_in(page)
+    _type_prospect(page, zone="Europe/London")  # shares the whole of the rep's day
+    values = page.locator("input[name=slot]").evaluate_all("els => els.map(e => e.value)")
+    london = [datetime.fromisoformat(v).astimezone(ZoneInfo("Europe/London")) for v in values]
+    assert len(london) == 3
+    assert len({slot.date() for slot in london}) == 3
+    assert {slot.hour < 12 for slot in london} == {True, False}
+    assert london == sorted(london)
+    spoken = page.locator("#spoken").inner_text()
+    assert all(f"{slot:%H:%M}" in spoken for slot in london)

@@ -70,11 +70,13 @@ class Site:
             assert result.returncode == 0, (args, result.stdout, result.stderr)
         return result
 
-    def start(self, *args: str, env: dict[str, str] | None = None) -> Process:
-        """Start a long-running command in its own process group; stopped in teardown."""
+    def start(self, *args: str, env: dict[str, str] | None = None,
+              command: Path = NEXTSTEP) -> Process:
+        """Start a long-running command in its own process group; stopped in teardown.
+        `command` is another install's console script, when not this environment's."""
         output_file = self.folder / f"{args[0]}-{len(self.processes)}.log"
         with output_file.open("w") as sink:
-            popen = subprocess.Popen([str(NEXTSTEP), *args], cwd=self.folder,
+            popen = subprocess.Popen([str(command), *args], cwd=self.folder,
                                      env={**self.env, **(env or {})}, stdout=sink,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         process = Process(popen, output_file)

@@ -115,7 +115,7 @@ def test_demo_serves_health_prints_the_sign_in_and_runs_again(tmp_path):
 
 
 def test_a_seeded_demo_has_something_in_every_list_on_the_log(runtime):
-    from scheduler.log import recent_entries
+    from scheduler.log import read_entries
     from scheduler.overview import follow_through
 
     seed_demo(runtime)
@@ -123,7 +123,7 @@ def test_a_seeded_demo_has_something_in_every_list_on_the_log(runtime):
     with runtime.store.reading() as session:
         rep = session.query(User).filter_by(email="riley@example.com").one()
     lists = follow_through(rep, store=runtime.store, clock=runtime.clock)
-    entries = recent_entries(runtime.store, rep_id=rep.id, limit=1000)
+    entries = list(read_entries(runtime.store, rep_id=rep.id, newest_first=True, limit=1000))
     kinds = [record.kind for record in entries]
 
     assert len(lists.upcoming) == 1

@@ -13,6 +13,7 @@ from scheduler.errors import Conflict
 from scheduler.lifecycle import TRANSITIONS, Change, Status, enter, stored_answer, transition
 
 B, R, D, C = Status.BOOKED, Status.RESCHEDULED, Status.DECLINED, Status.CANCELLED
+DONE = Status.DONE
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
 # (status before, change) -> (status after, log kind, SEQUENCE bumps, answers reset).
@@ -37,6 +38,10 @@ ALLOWED = {
     (B, Change.ACCEPT): (B, "attendee.accepted", False, False),
     (R, Change.ACCEPT): (R, "attendee.accepted", False, False),
     (D, Change.ACCEPT): (B, "attendee.accepted", False, False),  # never moved: booked again
+    (B, Change.COMPLETE): (DONE, "followup.done", False, False),
+    (R, Change.COMPLETE): (DONE, "followup.done", False, False),
+    (DONE, Change.COMPLETE): (DONE, None, False, False),
+    (DONE, Change.DELETE): (DONE, None, False, False),  # the rep tidied the calendar after
 }
 EVERY_PAIR = list(product([None, *Status], Change))
 
@@ -66,11 +71,14 @@ def test_accepted_after_a_decline_is_live_again_as_it_was():
     assert transition(B, Change.ACCEPT, moved=True).target is B  # not a move by itself
 
 
-def test_statuses_are_the_strings_stored_today_and_done_is_gone():
-    assert [s.value for s in Status] == ["booked", "rescheduled", "declined", "cancelled"]
+def test_statuses_are_the_strings_stored_today_and_done_is_back():
+    assert [s.value for s in Status] == ["booked", "rescheduled", "declined", "cancelled",
+                                         "done"]
     assert transition("declined", Change.MOVE).target == "rescheduled"
-    with pytest.raises(ValueError):
+    with pytest.raises(Conflict):
         transition("done", Change.CANCEL)
+    with pytest.raises(ValueError):
+        transition("finished", Change.CANCEL)
 
 
 def _row(status: Status, *, sequence: int = 2, responses=None) -> SimpleNamespace:

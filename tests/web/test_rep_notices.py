@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from scheduler.booking import book_followup
-from scheduler.offers import followup_token, offer_followup, offer_token
+from scheduler.offers import followup_token, get_offer_followup, offer_token
 from scheduler.providers.local import LocalCalendar
 from scheduler.store.models import Offer
 from scheduler.sync import sync_all
@@ -127,7 +127,7 @@ def test_old_long_signed_links_keep_working(api, pages, runtime):
     picked = pages.post(long, data={"start": offer["slots"][0]["start"]})
     followup_id = picked.headers["Location"]  # a short one now
     assert pages.get(followup_id).status_code == 200
-    booked = offer_followup(runtime.store, offer["id"])
+    booked = get_offer_followup(runtime.store, offer["id"])
     signed = "/f/" + followup_token(booked.id, settings=runtime.settings, clock=runtime.clock)
     assert pages.get(signed).status_code == 200
 

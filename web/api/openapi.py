@@ -158,19 +158,22 @@ ROUTES: tuple[Route, ...] = (
     Route("/followups/{id}", "get", "show_followup", "One of the rep's follow-ups.",
           FollowUpOut, errors=(401, 404)),
     Route("/followups/{id}", "patch", "change_followup",
-          "Exactly one change: `start` reschedules, `status: cancelled` cancels, `steps` "
-          "marks steps done, `plan` amends the plan (unchanged steps stay done).",
+          "Exactly one change: `start` reschedules, `status: cancelled` cancels, `status: "
+          "done` marks the meeting done once it has ended (422 before), `steps` marks steps "
+          "done, `plan` amends the plan (unchanged steps stay done).",
           FollowUpOut,
           body=FollowUpPatch,
           errors=(*BODY_ERRORS, 404, 409, 503),
           examples=(("reschedule", {"start": "2026-11-25T17:30:00Z"}),
                     ("cancel", {"status": "cancelled"}),
+                    ("done", {"status": "done"}),
                     ("steps_done", {"steps": [{"index": 0, "done": True}]}),
                     ("plan", {"plan": BOOKING_EXAMPLE["plan"]}))),
     Route("/offers", "post", "create_offer_link",
           "Hold slots (the `slots` given, else the best `count`) and email the prospect a "
           "link to pick one; the URL is also returned to paste into chat.", OfferOut,
           status=201, body=OfferRequest, errors=(*BODY_ERRORS, 409, 503),
+          also=((200, "Replay of an idempotency key: the offer sent the first time."),),
           examples=(("offer", {"prospect": PROSPECT_EXAMPLE, "duration_minutes": 30,
                                "plan": BOOKING_EXAMPLE["plan"], "count": 3,
                                "expires_in_minutes": 1440}),)),

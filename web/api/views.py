@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, TypeVar
 
-from flask import Response, g, request, stream_with_context
+from flask import g, request
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -14,6 +13,7 @@ from scheduler.amendments import amend_plan
 from scheduler.booking import (
     book_followup,
     cancel_followup,
+    complete_followup,
     end_call_without_next_step,
     get_followup_or_raise,
     guess_prospect_timezone,
@@ -22,7 +22,7 @@ from scheduler.booking import (
     reschedule_followup,
 )
 from scheduler.lifecycle import Status
-from scheduler.log import LogRecord, export_csv, list_entries
+from scheduler.log import LogRecord, read_entries
 from scheduler.offers import create_offer
 from scheduler.outbox import invite_deliveries
 from scheduler.preferences import get_preferences_or_raise, update_availability
@@ -52,11 +52,9 @@ from web.api.schemas import (
 )
 from web.auth.session import current_viewer, token_required
 from web.errors import NotJSON, parse
+from web.exports import csv_download
 from web.outage import RETRY_AFTER_SECONDS, is_outage
 from web.runtime import deps, runtime
-
-CSV_BATCH = 1000
-
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -138,6 +136,8 @@ def change_followup(followup_id: str):
     elif patch.status == Status.CANCELLED:
         followup = cancel_followup(followup_id, actor="rep", viewer=viewer,
                                    **deps("store", "calendars", "clock", "jobs"))
+    elif patch.status == Status.DONE:
+        followup = complete_followup(followup_id, viewer=viewer, **deps("store", "clock"))
     else:
         followup = mark_steps_done(followup_id, [(s.index, s.done) for s in patch.steps or ()],
                                    viewer=viewer, **deps("store", "clock"))
@@ -149,7 +149,8 @@ def change_followup(followup_id: str):
 def create_offer_link():
     sent = create_offer(json_body(OfferRequest), rep=g.rep, **deps())
     return OfferOut.from_domain(sent, rep_timezone=g.rep.timezone,
-                                now=runtime().clock.now()).model_dump(mode="json"), 201
+                                now=runtime().clock.now()).model_dump(mode="json"), \
+        201 if sent.created else 200
 
 
 @bp.post("/calls/no-next-step")
@@ -198,23 +199,11 @@ def log_page():
 @token_required
 def log_csv():
     position = query_args(LogQuery).position
-    rep_id = g.rep.id
-
-    def records() -> Iterator[LogRecord]:
-        start = position
-        while True:
-            page = rep_entries(rep_id, start, limit=CSV_BATCH)
-            yield from page
-            if len(page) < CSV_BATCH:
-                return
-            start = LogPosition(page[-1].id, start.since)
-
-    return Response(stream_with_context(export_csv(records())), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="nextstep-log.csv"'})
+    return csv_download(read_entries(runtime().store, rep_id=g.rep.id, since=position.since,
+                                     after_id=position.after_id))
 
 
 def rep_entries(rep_id: int, position: LogPosition, *, limit: int) -> list[LogRecord]:
     """One page of the rep's own entries, oldest first: the id orders them stably."""
-    with runtime().store.reading() as session:
-        return list_entries(session, since=position.since, after_id=position.after_id,
-                            limit=limit, rep_id=rep_id)
+    return list(read_entries(runtime().store, rep_id=rep_id, since=position.since,
+                             after_id=position.after_id, limit=limit))

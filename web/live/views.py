@@ -24,7 +24,6 @@ from scheduler.events import display_names, plan_of
 from scheduler.offers import create_offer
 from scheduler.outbox import invite_deliveries, rep_notices
 from scheduler.plans import STEP_TYPES, describe_plan
-from scheduler.spoken import local_label
 from scheduler.store.models import FollowUp
 from web.api.schemas import ProposalOut
 from web.auth.session import current_viewer
@@ -47,12 +46,6 @@ def invalid_request(error: InvalidRequest):
     problem = validation_body(error.error)["error"]
     return _problem(forms.plain_message(problem["field"], problem["message"]),
                     problem["field"], 422)
-
-
-@bp.app_template_filter("local")
-def local(instant, timezone: str) -> str:
-    """'Tue 24 Nov 10:00' in the given zone."""
-    return local_label(instant, timezone)
 
 
 def _problem(message: str, field: str | None, status: int):

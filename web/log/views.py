@@ -3,15 +3,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
-from flask import Response, redirect, render_template, request, stream_with_context, url_for
+from flask import Response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from scheduler.booking import mark_steps_done
-from scheduler.log import KINDS, export_csv, recent_entries
+from scheduler.log import KINDS, read_entries
 from scheduler.overview import ReadableColumns, follow_through
 from scheduler.requests import Name
 from web.auth.session import current_viewer
+from web.exports import csv_download
 from web.log import bp
 from web.runtime import deps, runtime
 
@@ -24,6 +25,7 @@ def _calendar_year(day: date) -> date:
 
 
 Day = Annotated[date, AfterValidator(_calendar_year)]
+PAGE_ENTRIES = 100  # the page shows the newest; the export has them all
 
 
 class LogFilter(BaseModel):
@@ -60,7 +62,8 @@ def _filter() -> tuple[LogFilter, list[str]]:
 def index():
     query, bad_fields = _filter()
     rep = current_user.user
-    records = recent_entries(runtime().store, rep_id=rep.id, **query.bounds())
+    records = list(read_entries(runtime().store, rep_id=rep.id, newest_first=True,
+                                limit=PAGE_ENTRIES, **query.bounds()))
     sections = follow_through(rep, prospect=query.prospect, **deps("store", "clock"))
     readable = ReadableColumns(runtime().store, rep_id=rep.id, timezone=rep.timezone)
     readable.prefetch(records)
@@ -78,11 +81,11 @@ def export():
         return Response(f"invalid filter: {', '.join(bad_fields)}\n", status=422,
                         mimetype="text/plain")
     rep = current_user.user
-    records = recent_entries(runtime().store, rep_id=rep.id, limit=1000, **query.bounds())
+    records = list(read_entries(runtime().store, rep_id=rep.id, newest_first=True,
+                                **query.bounds()))
     readable = ReadableColumns(runtime().store, rep_id=rep.id, timezone=rep.timezone)
     readable.prefetch(records)
-    return Response(stream_with_context(export_csv(records, readable)), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="nextstep-log.csv"'})
+    return csv_download(records, readable)
 
 
 @bp.post("/log/followups/<followup_id>/steps/<int:index>/done")

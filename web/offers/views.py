@@ -18,7 +18,7 @@ from scheduler.invites import build_ics
 from scheduler.lifecycle import LIVE, Status
 from scheduler.offers import (
     accept_offer,
-    offer_followup,
+    get_offer_followup,
     open_offer_or_raise,
     open_slots,
     read_followup_token,
@@ -69,7 +69,7 @@ def offer(token: str):
         offer = open_offer_or_raise(signed, **deps("store", "settings", "clock"))
     except OfferUsed:
         # Picked already: the booked follow-up is what the prospect came back for.
-        booked = offer_followup(runtime().store,
+        booked = get_offer_followup(runtime().store,
                                 read_offer_token(signed, **deps("settings", "clock")))
         if booked is None:
             raise
