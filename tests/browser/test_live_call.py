@@ -56,7 +56,8 @@ def test_rep_books_a_followup_with_a_three_step_plan(page, sign_in, runtime, rep
 
     confirmation = page.locator("#booked")
     confirmation.wait_for()
-    assert "Tue 24 Nov 08:00" in confirmation.inner_text()
+    # The second slot is an afternoon among the mornings (12:00 Los Angeles, 15:00 New York).
+    assert "Tue 24 Nov 12:00" in confirmation.inner_text()
     assert "written to your Built-in calendar" in confirmation.inner_text()
     screenshot(page, "live-call-booked")
     with runtime.store.reading() as session:
