@@ -15,7 +15,10 @@ Choices worth knowing:
   table only the status); like `cancelled` it is an end, and the calendar deleting its
   event afterwards changes nothing. Steps have their own `step.done`.
 - An offer has a shorter life of its own (`OfferStatus`): open until accepted, withdrawn or
-  expired, each an end.
+  expired. Accepted is an end while its follow-up stands; once that follow-up is cancelled
+  the link may book again (the times still free) or be withdrawn. Whether it is cancelled
+  is read from the follow-up, not stored on the offer, so no way of cancelling (page, rep,
+  calendar) has to remember to reopen the offer.
 """
 
 from __future__ import annotations
@@ -66,18 +69,29 @@ class OfferTransition:
     log_kind: str
 
 
-# Every change leaves `open` for an end; from an end nothing happens.
-OFFER_TRANSITIONS: dict[OfferChange, OfferTransition] = {
-    change: OfferTransition(change, target, kind) for change, target, kind in (
-        (OfferChange.ACCEPT, OfferStatus.ACCEPTED, "offer.accepted"),
-        (OfferChange.WITHDRAW, OfferStatus.WITHDRAWN, "offer.withdrawn"),
-        (OfferChange.EXPIRE, OfferStatus.EXPIRED, "offer.expired"))}
+# Keyed by (change, status, whether the follow-up it booked is cancelled). Every change
+# leaves `open` for an end; an accepted offer whose follow-up was cancelled may be accepted
+# again (a new follow-up, logged as the first pick was) or withdrawn; it does not expire
+# by a job, its expiry is checked when it is used. From every other end nothing happens.
+OFFER_TRANSITIONS: dict[tuple[OfferChange, OfferStatus, bool], OfferTransition] = {
+    (change, source, cancelled): OfferTransition(change, target, kind)
+    for change, source, cancelled, target, kind in (
+        (OfferChange.ACCEPT, OfferStatus.OPEN, False, OfferStatus.ACCEPTED, "offer.accepted"),
+        (OfferChange.WITHDRAW, OfferStatus.OPEN, False, OfferStatus.WITHDRAWN,
+         "offer.withdrawn"),
+        (OfferChange.EXPIRE, OfferStatus.OPEN, False, OfferStatus.EXPIRED, "offer.expired"),
+        (OfferChange.ACCEPT, OfferStatus.ACCEPTED, True, OfferStatus.ACCEPTED,
+         "offer.accepted"),
+        (OfferChange.WITHDRAW, OfferStatus.ACCEPTED, True, OfferStatus.WITHDRAWN,
+         "offer.withdrawn"))}
 
 
-def offer_transition(status: str, change: OfferChange) -> OfferTransition | None:
-    """What `change` does to an offer in `status`: None once it is no longer open (the
-    services tell the prospect why, with their own errors)."""
-    return OFFER_TRANSITIONS[change] if OfferStatus(status) is OfferStatus.OPEN else None
+def offer_transition(status: str, change: OfferChange, *,
+                     followup_cancelled: bool = False) -> OfferTransition | None:
+    """What `change` does to an offer in `status` (`followup_cancelled`: the follow-up it
+    booked last is cancelled): None when nothing may happen (the services tell the
+    prospect why, with their own errors)."""
+    return OFFER_TRANSITIONS.get((change, OfferStatus(status), followup_cancelled))
 
 
 class Change(StrEnum):

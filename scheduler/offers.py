@@ -27,7 +27,7 @@ from scheduler.errors import (
     OfferUsed,
     SlotTaken,
 )
-from scheduler.lifecycle import LIVE, OfferChange, OfferStatus, offer_transition
+from scheduler.lifecycle import LIVE, OfferChange, OfferStatus, Status, offer_transition
 from scheduler.log import append
 from scheduler.plans import parse_plan, plan_from_dict, plan_to_dict
 from scheduler.preferences import meeting_duration, preferences_of
@@ -35,6 +35,7 @@ from scheduler.requests import OfferRequest, ProposalRequest
 from scheduler.reservations import (
     Jobs,
     Meeting,
+    check_no_clash,
     default_title,
     ensure_free,
     hold_slots,
@@ -47,7 +48,7 @@ from scheduler.reservations import (
 from scheduler.settings import Settings
 from scheduler.short_links import expand, shorten, shorten_in
 from scheduler.store import Store
-from scheduler.store.models import FollowUp, Offer, User
+from scheduler.store.models import FollowUp, Hold, Offer, User
 
 OFFER_SALT = "nextstep.offer.v1"
 FOLLOWUP_SALT = "nextstep.followup.v1"
@@ -243,33 +244,36 @@ def _offer_by_key(store: Store, rep_id: int, key: str) -> Offer | None:
 def accept_offer(token: str, start: datetime, *, store: Store, calendars: Calendars,
                  clock: Clock, settings: Settings, jobs: Jobs) -> FollowUp:
     """The prospect picks a held slot: the link is consumed, the other holds released and
-    the follow-up booked, all in one transaction."""
+    the follow-up booked, all in one transaction. Once the follow-up it booked is cancelled
+    the link books again, among its times still free: nothing holds them any more, so the
+    pick is checked afresh (the calendars here, the reservations in the transaction)."""
     now = clock.now()
     token = expand(store, token, kind="offer", now=now)
-    offer = get_offer_or_raise(store, read_offer_token(token, settings=settings, clock=clock))
-    _ensure_open(offer, now)
-    chosen = next((h for h in offer.holds if h.start == start and h.released_at is None), None)
+    offer = _bookable_offer(store, read_offer_token(token, settings=settings, clock=clock), now)
+    again = offer.status == OfferStatus.ACCEPTED
+    chosen = next((h for h in offer.holds
+                   if h.start == start and (again or h.released_at is None)), None)
     if chosen is None:
         # Its hold may have been released by a racing pick of this link: say that instead.
-        _ensure_open(get_offer_or_raise(store, offer.id), now)
+        _bookable_offer(store, offer.id, now)
         raise InvalidInput("that time is not one of the offered slots", field="start")
-    meeting = Meeting(rep=offer.rep,
-                      helpers=resolve_helpers(store, offer.helper_emails, rep=offer.rep),
-                      prospect=prospect_of(offer.prospect), start=chosen.start,
-                      end=chosen.end, title=offer.title, step_type=offer.step_type,
-                      plan=plan_from_dict(offer.plan))
+    meeting = _meeting(offer, chosen, resolve_helpers(store, offer.helper_emails, rep=offer.rep))
+    if again and _too_soon(meeting, settings=settings, now=now):
+        raise InvalidInput("that time is too soon now; pick another", field="start")
     try:
         ensure_free(meeting, calendars=calendars, settings=settings)
     except SlotTaken:
         # A racing click may have booked this very link a moment ago: say that instead.
-        _ensure_open(get_offer_or_raise(store, offer.id), now)
+        _bookable_offer(store, offer.id, now)
         raise
     invite = not calendars.sends_own_invites(offer.rep)
 
     def consume(session: Session) -> FollowUp:
         locked = session.get(Offer, offer.id, with_for_update={"of": Offer})
-        _ensure_open(locked, now)
-        step = offer_transition(locked.status, OfferChange.ACCEPT)
+        cancelled = _followup_cancelled(session, offer.id)
+        _ensure_open(locked, now, followup_cancelled=cancelled)
+        step = offer_transition(locked.status, OfferChange.ACCEPT,
+                                followup_cancelled=cancelled)
         locked.status = step.target
         release_holds(session, offer.id, now=now)
         followup = insert_followup(session, meeting, settings=settings, now=now, via="offer",
@@ -323,7 +327,8 @@ def withdraw_offer(offer_id: str, *, rep_id: int, store: Store, clock: Clock) ->
         offer = session.get(Offer, offer_id, with_for_update={"of": Offer})
         if offer is None or not Viewer.rep(rep_id).may_see(offer.rep_id):
             raise NotFound("no such offer", field="id")
-        step = offer_transition(offer.status, OfferChange.WITHDRAW)
+        step = offer_transition(offer.status, OfferChange.WITHDRAW,
+                                followup_cancelled=_followup_cancelled(session, offer_id))
         if step is not None:  # withdrawing an offer that ended already changes nothing
             offer.status = step.target
             release_holds(session, offer_id, now=now)
@@ -346,17 +351,46 @@ def expire_offers(*, store: Store, clock: Clock) -> int:
 
 
 def open_offer_or_raise(token: str, *, store: Store, settings: Settings, clock: Clock) -> Offer:
-    """The offer a link shows: BadToken, OfferExpired or OfferUsed when it cannot book."""
+    """The offer a link shows: BadToken, OfferExpired or OfferUsed when it cannot book (an
+    accepted one can again once its follow-up is cancelled)."""
     token = expand(store, token, kind="offer", now=clock.now())
-    offer = get_offer_or_raise(store, read_offer_token(token, settings=settings, clock=clock))
-    _ensure_open(offer, clock.now())
-    return offer
+    return _bookable_offer(store, read_offer_token(token, settings=settings, clock=clock),
+                           clock.now())
+
+
+def offered_slots(offer: Offer, *, store: Store, calendars: Calendars, clock: Clock,
+                  settings: Settings) -> list[Interval]:
+    """The times a bookable offer's page shows: its holds while it is open; once the
+    follow-up it booked is cancelled (the holds released with the pick), those of its
+    times still free, each checked against the calendars and the reservations as a pick
+    would be, and far enough ahead for everyone's notice."""
+    if offer.status == OfferStatus.OPEN:
+        return open_slots(offer)
+    now = clock.now()
+    helpers = resolve_helpers(store, offer.helper_emails, rep=offer.rep)
+    free = []
+    for hold in offer.holds:
+        meeting = _meeting(offer, hold, helpers)
+        if _too_soon(meeting, settings=settings, now=now):
+            continue
+        try:
+            with store.reading() as session:
+                check_no_clash(session, meeting, settings=settings, now=now,
+                               ignore_offer=offer.id)
+            ensure_free(meeting, calendars=calendars, settings=settings)
+        except SlotTaken:
+            continue
+        free.append(Interval(hold.start, hold.end))
+    return free
 
 
 def get_offer_followup(store: Store, offer_id: str) -> FollowUp | None:
-    """The follow-up booked from this offer, so a re-opened link lands on it."""
+    """The follow-up booked from this offer, so a re-opened link lands on it: the one that
+    stands, else the last cancelled."""
     with store.reading() as session:
-        return session.scalar(select(FollowUp).where(FollowUp.offer_id == offer_id))
+        return session.scalar(select(FollowUp).where(FollowUp.offer_id == offer_id)
+                              .order_by(FollowUp.status == Status.CANCELLED,
+                                        FollowUp.created_at.desc()).limit(1))
 
 
 def get_offer_or_raise(store: Store, offer_id: str) -> Offer:
@@ -380,11 +414,39 @@ def _ensure_apart(starts: list[datetime], duration: timedelta) -> None:
                                field=f"slots.{after}")
 
 
-def _ensure_open(offer: Offer, now: datetime) -> None:
-    if offer.status == OfferStatus.ACCEPTED:
-        raise OfferUsed("this link has already booked a meeting", field="token")
-    if offer.status == OfferStatus.WITHDRAWN:
-        raise OfferExpired("the rep withdrew this offer", field="token")
+def _meeting(offer: Offer, hold: Hold, helpers: list[User]) -> Meeting:
+    return Meeting(rep=offer.rep, helpers=helpers, prospect=prospect_of(offer.prospect),
+                   start=hold.start, end=hold.end, title=offer.title,
+                   step_type=offer.step_type, plan=plan_from_dict(offer.plan))
+
+
+def _too_soon(meeting: Meeting, *, settings: Settings, now: datetime) -> bool:
+    notice = max(preferences_of(p, settings).min_notice for p in meeting.people)
+    return meeting.start < now + notice
+
+
+def _followup_cancelled(session: Session, offer_id: str) -> bool:
+    """Whether the offer booked a follow-up and every one it booked is cancelled."""
+    statuses = set(session.scalars(select(FollowUp.status)
+                                   .where(FollowUp.offer_id == offer_id)))
+    return statuses == {Status.CANCELLED}
+
+
+def _bookable_offer(store: Store, offer_id: str, now: datetime) -> Offer:
+    offer = get_offer_or_raise(store, offer_id)
+    with store.reading() as session:
+        cancelled = _followup_cancelled(session, offer.id)
+    _ensure_open(offer, now, followup_cancelled=cancelled)
+    return offer
+
+
+def _ensure_open(offer: Offer, now: datetime, *, followup_cancelled: bool = False) -> None:
+    """Refuse, with the reason the prospect should read, an offer that cannot book now."""
+    if offer_transition(offer.status, OfferChange.ACCEPT,
+                        followup_cancelled=followup_cancelled) is None:
+        if offer.status == OfferStatus.ACCEPTED:
+            raise OfferUsed("this link has already booked a meeting", field="token")
+        if offer.status == OfferStatus.WITHDRAWN:
+            raise OfferExpired("the rep withdrew this offer", field="token")
     if offer.status == OfferStatus.EXPIRED or offer.expires_at <= now:
         raise OfferExpired("this offer has expired; ask for a new one", field="token")
-

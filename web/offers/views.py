@@ -15,12 +15,12 @@ from scheduler.booking import cancel_followup, get_followup_or_raise
 from scheduler.errors import InvalidInput, OfferUsed, SchedulerError
 from scheduler.events import followup_event, video_link
 from scheduler.invites import build_ics
-from scheduler.lifecycle import LIVE, Status
+from scheduler.lifecycle import LIVE, OfferStatus, Status
 from scheduler.offers import (
     accept_offer,
     get_offer_followup,
+    offered_slots,
     open_offer_or_raise,
-    open_slots,
     read_followup_token,
     read_offer_token,
     reschedule_by_prospect,
@@ -76,8 +76,9 @@ def offer(token: str):
         return redirect(url_for("offers.followup", token=_manage_token(booked.id)), 303)
     plan = describe_plan(plan_from_dict(offer.plan), {"rep": offer.rep.name,
                                                       "prospect": offer.prospect.name})
-    return render_template("offers/offer.html", offer=offer, slots=open_slots(offer),
-                           plan=plan, token=token,
+    slots = offered_slots(offer, **deps("store", "calendars", "clock", "settings"))
+    return render_template("offers/offer.html", offer=offer, slots=slots,
+                           plan=plan, token=token, again=offer.status == OfferStatus.ACCEPTED,
                            video=runtime().calendars.video_meeting_label(offer.rep))
 
 
