@@ -384,6 +384,22 @@ def offered_slots(offer: Offer, *, store: Store, calendars: Calendars, clock: Cl
     return free
 
 
+def rebook_token(followup: FollowUp, *, store: Store, settings: Settings,
+                 clock: Clock) -> str | None:
+    """The short id of the offer link a cancelled follow-up was booked through, while that
+    link may book again, so the cancelled page leads back to the times still free."""
+    if followup.offer_id is None or followup.status != Status.CANCELLED:
+        return None
+    try:
+        offer = _bookable_offer(store, followup.offer_id, clock.now())
+    except (OfferUsed, OfferExpired):
+        return None
+    with store.transaction() as session:
+        return shorten_in(session, kind="offer", target_id=offer.id, now=clock.now(),
+                          token=offer_token(offer, settings=settings, clock=clock),
+                          expires_at=offer.expires_at)
+
+
 def get_offer_followup(store: Store, offer_id: str) -> FollowUp | None:
     """The follow-up booked from this offer, so a re-opened link lands on it: the one that
     stands, else the last cancelled."""

@@ -84,6 +84,18 @@ def test_after_a_cancel_the_link_offers_the_free_times_and_books_a_new_follow_up
         "Location"]
     again = pages.post(path(offer["url"]), data={"start": starts[2]})
     assert again.status_code == 409 and len(followups(runtime)) == 2
+    assert 'id="rebook"' not in pages.get(first_manage).text  # booked again: no way back
+
+
+def test_the_cancelled_page_leads_back_to_the_offer_while_it_can_book(api, pages, runtime):
+    offer = send_offer(api, expires_in_minutes=60)
+    manage = booked_then_cancelled(pages, offer)
+
+    page = pages.get(manage)
+
+    assert f'href="{path(offer["url"])}"' in page.text and "Pick another time" in page.text
+    runtime.clock.advance(timedelta(minutes=61))
+    assert 'id="rebook"' not in pages.get(manage).text
 
 
 def test_a_cancel_by_the_rep_reopens_the_link_too(api, pages, runtime):

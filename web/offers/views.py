@@ -23,6 +23,7 @@ from scheduler.offers import (
     open_offer_or_raise,
     read_followup_token,
     read_offer_token,
+    rebook_token,
     reschedule_by_prospect,
     reschedule_choices,
     short_followup_token,
@@ -98,10 +99,11 @@ def followup(token: str):
     if followup.status in LIVE:
         choices = reschedule_choices(followup, **deps("store", "calendars", "clock",
                                                       "settings"))
+    rebook = rebook_token(followup, **deps("store", "settings", "clock"))
     return render_template("offers/followup.html", followup=followup, token=token,
                            cancelled=followup.status == Status.CANCELLED, choices=choices,
                            links=_calendar_links(followup), video_link=video_link(followup),
-                           moved_from=_moved_from(followup))
+                           moved_from=_moved_from(followup), rebook=rebook)
 
 
 @bp.post("/f/<token>/reschedule")
