@@ -1,6 +1,6 @@
 """The prospect's pages on a phone (390 px wide): nothing scrolls sideways, the duration and
 the zone in use are shown, cancelling asks to confirm and takes a reason, and a re-opened
-offer link lands on the booked follow-up."""
+offer link lands on the booked follow-up, and after a cancel offers the times still free."""
 
 from __future__ import annotations
 
@@ -70,3 +70,13 @@ def test_offer_and_followup_fit_a_phone_and_never_dead_end(live_app, live_server
     expect(phone.locator("#followup h1")).to_contain_text("Cancelled")
     _no_sideways_scroll(phone)
     screenshot(phone, "phone-followup-cancelled")
+
+    phone.click("#rebook a")  # after the cancel, the offer's times still free
+    phone.wait_for_url("**/o/**")
+    expect(phone.locator("#again")).to_contain_text("still free")
+    _no_sideways_scroll(phone)
+    screenshot(phone, "phone-offer-again")
+    phone.click("#pick")
+    phone.wait_for_url("**/f/**")
+    assert phone.url != followup_url  # a new follow-up from the same offer
+    expect(phone.locator("#followup h1")).not_to_contain_text("Cancelled")
