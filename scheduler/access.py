@@ -8,7 +8,9 @@ or the system (sync, workers, the CLI) acting on any rep's behalf.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, true
 
 Kind = Literal["rep", "prospect", "system"]
 
@@ -32,6 +34,12 @@ def visible_rep_ids(viewer: Viewer) -> frozenset[int] | None:
         assert viewer.rep_id is not None
         return frozenset({viewer.rep_id})
     return None
+
+
+def visible(owner_column: Any, viewer: Viewer) -> ColumnElement[bool]:
+    """The policy as a SQL condition on a rep-id column, for queries that list records."""
+    ids = visible_rep_ids(viewer)
+    return true() if ids is None else owner_column.in_(sorted(ids))
 
 
 SYSTEM = Viewer("system")

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler import outbox
-from scheduler.access import SYSTEM, Viewer
+from scheduler.access import SYSTEM, Viewer, visible
 from scheduler.availability import (
     Interval,
     Person,
@@ -341,13 +341,13 @@ def get_followup_by_key(store: Store, rep_id: int, key: str) -> FollowUp | None:
                                                      FollowUp.idempotency_key == key))
 
 
-def guess_prospect_timezone(store: Store, email: str, *, rep_id: int) -> str | None:
+def guess_prospect_timezone(store: Store, email: str, *, viewer: Viewer) -> str | None:
     """The zone at this prospect's last booking with this rep, so the rep need not ask
-    again. Only the rep's own follow-ups answer: another rep's prospects stay private."""
+    again. Only follow-ups the viewer may see answer: another rep's prospects stay private."""
     with store.reading() as session:
         return session.scalar(
             select(Prospect.timezone).join(FollowUp, FollowUp.prospect_id == Prospect.id)
-            .where(Prospect.email == email.strip().lower(), FollowUp.rep_id == rep_id)
+            .where(Prospect.email == email.strip().lower(), visible(FollowUp.rep_id, viewer))
             .limit(1))
 
 

@@ -16,6 +16,7 @@ import requests
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from scheduler.access import SYSTEM, Viewer, visible
 from scheduler.clock import Clock, iso_utc
 from scheduler.errors import InvalidInput, ProviderRejected, ProviderUnavailable
 from scheduler.store import Store
@@ -62,7 +63,7 @@ def append(session: Session, kind: str, *, at: datetime, rep_id: int | None = No
     return entry
 
 
-def read_entries(store: Store, *, rep_id: int | None = None, kind: str | None = None,
+def read_entries(store: Store, *, viewer: Viewer = SYSTEM, kind: str | None = None,
                  since: datetime | None = None, until: datetime | None = None,
                  prospect: str | None = None, followup_ids: Iterable[str] | None = None,
                  after_id: int = 0, limit: int | None = None, newest_first: bool = False,
@@ -74,9 +75,7 @@ def read_entries(store: Store, *, rep_id: int | None = None, kind: str | None = 
     nor the log in memory."""
     if limit is not None and limit < 1:
         raise InvalidInput("limit must be at least 1", field="limit")
-    query = select(LogEntry)
-    if rep_id is not None:
-        query = query.where(LogEntry.rep_id == rep_id)
+    query = select(LogEntry).where(visible(LogEntry.rep_id, viewer))
     if kind:
         query = query.where(LogEntry.kind == kind)
     if since is not None:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scheduler.access import Viewer, visible
 from scheduler.calendars import Calendars
 from scheduler.clock import Clock, iso_utc
 from scheduler.errors import NeedsReconnect, ProviderRejected, ProviderUnavailable
@@ -152,12 +153,13 @@ class RepNotice:
         return REP_NOTICE_VERBS[self.what]
 
 
-def rep_notices(store: Store, rep_id: int, *, limit: int = 5) -> list[RepNotice]:
-    """The rep's latest notices, newest first: the same records the emails are sent from."""
+def rep_notices(store: Store, viewer: Viewer, *, limit: int = 5) -> list[RepNotice]:
+    """The latest notices the viewer sees, newest first: the records the emails are sent
+    from."""
     with store.reading() as session:
         rows = session.execute(
             select(OutboxMessage, FollowUp).join(FollowUp, OutboxMessage.followup_id == FollowUp.id)
-            .where(OutboxMessage.kind == "rep.notify", FollowUp.rep_id == rep_id)
+            .where(OutboxMessage.kind == "rep.notify", visible(FollowUp.rep_id, viewer))
             .order_by(OutboxMessage.id.desc()).limit(limit)).all()
         return [RepNotice(at=message.created_at, what=message.payload["what"],
                           prospect_name=followup.prospect.name, title=followup.title,

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from scheduler.access import Viewer, visible
 from scheduler.clock import Clock, iso_utc
 from scheduler.events import display_names, plan_of
 from scheduler.lifecycle import LIVE, Status
@@ -86,20 +87,20 @@ class FollowThrough:
 def follow_through(rep: User, *, store: Store, clock: Clock,
                    prospect: str | None = None) -> FollowThrough:
     """The three lists above the log, for one rep; "today" is the rep's own day."""
-    now = clock.now()
+    now, viewer = clock.now(), Viewer.rep(rep.id)
     return FollowThrough(
-        upcoming=upcoming_followups(store, rep_id=rep.id, now=now, prospect=prospect),
-        steps_due=steps_due(store, rep_id=rep.id, prospect=prospect,
+        upcoming=upcoming_followups(store, viewer=viewer, now=now, prospect=prospect),
+        steps_due=steps_due(store, viewer=viewer, prospect=prospect,
                             today=now.astimezone(ZoneInfo(rep.timezone)).date()),
-        calls_without_next_step=calls_without_next_step(store, rep_id=rep.id,
+        calls_without_next_step=calls_without_next_step(store, viewer=viewer,
                                                         prospect=prospect))
 
 
-def upcoming_followups(store: Store, *, rep_id: int, now: datetime,
+def upcoming_followups(store: Store, *, viewer: Viewer, now: datetime,
                        prospect: str | None = None, limit: int = 20) -> list[UpcomingFollowUp]:
     """The rep's live follow-ups starting from now on, soonest first."""
     query = (select(FollowUp).join(Prospect, FollowUp.prospect_id == Prospect.id)
-             .where(FollowUp.rep_id == rep_id, FollowUp.start >= now,
+             .where(visible(FollowUp.rep_id, viewer), FollowUp.start >= now,
                     FollowUp.status.in_(LIVE))
              .order_by(FollowUp.start, FollowUp.id).limit(limit))
     if prospect:
@@ -115,13 +116,13 @@ def upcoming_followups(store: Store, *, rep_id: int, now: datetime,
             for f in followups]
 
 
-def steps_due(store: Store, *, rep_id: int, today: date, prospect: str | None = None,
+def steps_due(store: Store, *, viewer: Viewer, today: date, prospect: str | None = None,
               limit: int = 50) -> list[DueStep]:
     """Steps of the rep's follow-ups not done by `today` (the rep's own day) or earlier,
     oldest first. A cancelled follow-up owes nothing."""
     query = (select(Step, FollowUp).join(FollowUp, Step.followup_id == FollowUp.id)
              .join(Prospect, FollowUp.prospect_id == Prospect.id)
-             .where(FollowUp.rep_id == rep_id, FollowUp.status != Status.CANCELLED,
+             .where(visible(FollowUp.rep_id, viewer), FollowUp.status != Status.CANCELLED,
                     Step.done_at.is_(None), Step.due_date <= today)
              .order_by(Step.due_date, Step.id).limit(limit))
     if prospect:
@@ -142,12 +143,12 @@ def steps_due(store: Store, *, rep_id: int, today: date, prospect: str | None = 
                 for step, followup in rows]
 
 
-def calls_without_next_step(store: Store, *, rep_id: int, prospect: str | None = None,
+def calls_without_next_step(store: Store, *, viewer: Viewer, prospect: str | None = None,
                             limit: int = 20) -> list[CallWithoutNextStep]:
     """Calls the rep ended on purpose with no next step, newest first."""
     query = (select(LogEntry, Prospect.name)
              .outerjoin(Prospect, Prospect.email == LogEntry.data["prospect"].as_string())
-             .where(LogEntry.rep_id == rep_id, LogEntry.kind == "call.no_next_step")
+             .where(visible(LogEntry.rep_id, viewer), LogEntry.kind == "call.no_next_step")
              .order_by(LogEntry.id.desc()).limit(limit))
     if prospect:
         query = query.where(about_prospect(prospect))
@@ -172,13 +173,14 @@ def plan_steps(followup: FollowUp) -> tuple[PlanStep, ...]:
 
 
 def followup_summaries(store: Store, ids: set[str], *,
-                       rep_id: int) -> dict[str, FollowUpSummary]:
+                       viewer: Viewer) -> dict[str, FollowUpSummary]:
     """The rep's follow-ups named by log entries, one query for the whole page."""
     if not ids:
         return {}
     with store.reading() as session:
         followups = session.scalars(select(FollowUp).where(FollowUp.id.in_(list(ids)),
-                                                           FollowUp.rep_id == rep_id)).all()
+                                                           visible(FollowUp.rep_id,
+                                                                   viewer))).all()
         return {f.id: FollowUpSummary(id=f.id, prospect_name=f.prospect.name,
                                       prospect_email=f.prospect.email, start=f.start,
                                       steps=plan_steps(f))
@@ -189,14 +191,14 @@ class ReadableColumns:
     """The CSV's READABLE_COLUMNS for one rep's entries: who the entry is about, when the
     meeting starts (UTC and the rep's zone) and the plan as the invite words it."""
 
-    def __init__(self, store: Store, *, rep_id: int, timezone: str) -> None:
-        self.store, self.rep_id, self.timezone = store, rep_id, timezone
+    def __init__(self, store: Store, *, viewer: Viewer, timezone: str) -> None:
+        self.store, self.viewer, self.timezone = store, viewer, timezone
         self.summaries: dict[str, FollowUpSummary] = {}
         self.looked_up: set[str] = set()
 
     def prefetch(self, records: Iterable[LogRecord]) -> None:
         ids = {r.followup_id for r in records if r.followup_id} - self.looked_up
-        self.summaries.update(followup_summaries(self.store, ids, rep_id=self.rep_id))
+        self.summaries.update(followup_summaries(self.store, ids, viewer=self.viewer))
         self.looked_up |= ids
 
     def __call__(self, record: LogRecord) -> tuple[str, str, str, str, str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from scheduler.access import Viewer
 from scheduler.demo import DEMO_PASSWORD, seed_demo
 from scheduler.store.models import LocalEvent, Prospect, User
 from tests.ports import free_port
@@ -123,7 +124,8 @@ def test_a_seeded_demo_has_something_in_every_list_on_the_log(runtime):
     with runtime.store.reading() as session:
         rep = session.query(User).filter_by(email="riley@example.com").one()
     lists = follow_through(rep, store=runtime.store, clock=runtime.clock)
-    entries = list(read_entries(runtime.store, rep_id=rep.id, newest_first=True, limit=1000))
+    entries = list(read_entries(runtime.store, viewer=Viewer.rep(rep.id), newest_first=True,
+                                limit=1000))
     kinds = [record.kind for record in entries]
 
     assert len(lists.upcoming) == 1

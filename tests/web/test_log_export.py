@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from scheduler import log
+from scheduler.access import Viewer
 from scheduler.accounts import create_api_token
 
 MANY = 2_345  # more than two of the reader's batches
@@ -57,9 +58,10 @@ def test_the_page_and_the_api_export_the_same_rows(signed_in, client, runtime, r
 
 
 def test_the_reader_pages_newest_first_and_stops_at_the_limit(runtime, rep, many_entries):
-    newest = list(log.read_entries(runtime.store, rep_id=rep.id, newest_first=True,
+    viewer = Viewer.rep(rep.id)
+    newest = list(log.read_entries(runtime.store, viewer=viewer, newest_first=True,
                                    limit=1_500, batch=1_000))
-    oldest = list(log.read_entries(runtime.store, rep_id=rep.id, limit=1_500, batch=1_000))
+    oldest = list(log.read_entries(runtime.store, viewer=viewer, limit=1_500, batch=1_000))
 
     assert len(newest) == len(oldest) == 1_500
     assert [r.id for r in newest] == sorted((r.id for r in newest), reverse=True)

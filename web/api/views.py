@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from scheduler.access import Viewer
 from scheduler.amendments import amend_plan
 from scheduler.booking import (
     book_followup,
@@ -165,7 +166,7 @@ def no_next_step():
 @token_required
 def prospect_timezone():
     query = query_args(TimezoneQuery)
-    guess = guess_prospect_timezone(runtime().store, query.email, rep_id=g.rep.id)
+    guess = guess_prospect_timezone(runtime().store, query.email, viewer=current_viewer())
     return TimezoneGuessOut(email=query.email, timezone=guess).model_dump(mode="json")
 
 
@@ -189,7 +190,7 @@ def change_my_availability():
 def log_page():
     query = query_args(LogQuery)
     position = query.position
-    records = rep_entries(g.rep.id, position, limit=query.limit)
+    records = rep_entries(current_viewer(), position, limit=query.limit)
     following = (LogPosition(records[-1].id, position.since).cursor()
                  if len(records) == query.limit else None)
     return LogPageOut.from_domain(records, following).model_dump(mode="json")
@@ -199,11 +200,11 @@ def log_page():
 @token_required
 def log_csv():
     position = query_args(LogQuery).position
-    return csv_download(read_entries(runtime().store, rep_id=g.rep.id, since=position.since,
-                                     after_id=position.after_id))
+    return csv_download(read_entries(runtime().store, viewer=current_viewer(),
+                                     since=position.since, after_id=position.after_id))
 
 
-def rep_entries(rep_id: int, position: LogPosition, *, limit: int) -> list[LogRecord]:
-    """One page of the rep's own entries, oldest first: the id orders them stably."""
-    return list(read_entries(runtime().store, rep_id=rep_id, since=position.since,
+def rep_entries(viewer: Viewer, position: LogPosition, *, limit: int) -> list[LogRecord]:
+    """One page of the entries the viewer sees, oldest first: the id orders them stably."""
+    return list(read_entries(runtime().store, viewer=viewer, since=position.since,
                              after_id=position.after_id, limit=limit))

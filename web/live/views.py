@@ -62,7 +62,7 @@ def screen():
                            rows=range(forms.PLAN_ROWS), reasons=forms.NO_NEXT_STEP_REASONS,
                            colleagues=list_colleagues(runtime().store, rep),
                            problems=connection_problems(rep.id, **deps("store", "calendars")),
-                           notices=rep_notices(runtime().store, rep.id),
+                           notices=rep_notices(runtime().store, current_viewer()),
                            idempotency_key=uuid.uuid4().hex)
 
 
@@ -89,7 +89,7 @@ def slots():
 def prospect_zone():
     email = request.args.get("email", "").strip()
     return {"timezone": guess_prospect_timezone(runtime().store, email,
-                                                rep_id=current_user.user.id) if email else None}
+                                                viewer=current_viewer()) if email else None}
 
 
 @bp.post("/live/book")

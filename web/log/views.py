@@ -62,10 +62,10 @@ def _filter() -> tuple[LogFilter, list[str]]:
 def index():
     query, bad_fields = _filter()
     rep = current_user.user
-    records = list(read_entries(runtime().store, rep_id=rep.id, newest_first=True,
+    records = list(read_entries(runtime().store, viewer=current_viewer(), newest_first=True,
                                 limit=PAGE_ENTRIES, **query.bounds()))
     sections = follow_through(rep, prospect=query.prospect, **deps("store", "clock"))
-    readable = ReadableColumns(runtime().store, rep_id=rep.id, timezone=rep.timezone)
+    readable = ReadableColumns(runtime().store, viewer=current_viewer(), timezone=rep.timezone)
     readable.prefetch(records)
     return render_template("log/index.html", records=records, sections=sections, rep=rep,
                            summaries=readable.summaries,
@@ -81,9 +81,9 @@ def export():
         return Response(f"invalid filter: {', '.join(bad_fields)}\n", status=422,
                         mimetype="text/plain")
     rep = current_user.user
-    records = list(read_entries(runtime().store, rep_id=rep.id, newest_first=True,
+    records = list(read_entries(runtime().store, viewer=current_viewer(), newest_first=True,
                                 **query.bounds()))
-    readable = ReadableColumns(runtime().store, rep_id=rep.id, timezone=rep.timezone)
+    readable = ReadableColumns(runtime().store, viewer=current_viewer(), timezone=rep.timezone)
     readable.prefetch(records)
     return csv_download(records, readable)
 
