@@ -270,7 +270,7 @@ def accept_offer(token: str, start: datetime, *, store: Store, calendars: Calend
 
     def consume(session: Session) -> FollowUp:
         locked = session.get(Offer, offer.id, with_for_update={"of": Offer})
-        cancelled = _followup_cancelled(session, offer.id)
+        cancelled = _followup_cancelled(session, locked)
         _ensure_open(locked, now, followup_cancelled=cancelled)
         step = offer_transition(locked.status, OfferChange.ACCEPT,
                                 followup_cancelled=cancelled)
@@ -328,7 +328,7 @@ def withdraw_offer(offer_id: str, *, rep_id: int, store: Store, clock: Clock) ->
         if offer is None or not Viewer.rep(rep_id).may_see(offer.rep_id):
             raise NotFound("no such offer", field="id")
         step = offer_transition(offer.status, OfferChange.WITHDRAW,
-                                followup_cancelled=_followup_cancelled(session, offer_id))
+                                followup_cancelled=_followup_cancelled(session, offer))
         if step is not None:  # withdrawing an offer that ended already changes nothing
             offer.status = step.target
             release_holds(session, offer_id, now=now)
@@ -441,17 +441,22 @@ def _too_soon(meeting: Meeting, *, settings: Settings, now: datetime) -> bool:
     return meeting.start < now + notice
 
 
-def _followup_cancelled(session: Session, offer_id: str) -> bool:
-    """Whether the offer booked a follow-up and every one it booked is cancelled."""
+def _followup_cancelled(session: Session, offer: Offer) -> bool:
+    """Whether the offer was accepted and every follow-up it booked is cancelled (an open
+    one booked none: no query)."""
+    if offer.status != OfferStatus.ACCEPTED:
+        return False
     statuses = set(session.scalars(select(FollowUp.status)
-                                   .where(FollowUp.offer_id == offer_id)))
+                                   .where(FollowUp.offer_id == offer.id)))
     return statuses == {Status.CANCELLED}
 
 
 def _bookable_offer(store: Store, offer_id: str, now: datetime) -> Offer:
-    offer = get_offer_or_raise(store, offer_id)
     with store.reading() as session:
-        cancelled = _followup_cancelled(session, offer.id)
+        offer = session.get(Offer, offer_id)
+        cancelled = offer is not None and _followup_cancelled(session, offer)
+    if offer is None:
+        raise NotFound("no such offer", field="token")
     _ensure_open(offer, now, followup_cancelled=cancelled)
     return offer
 
