@@ -22,12 +22,6 @@ class Viewer:
     def rep(cls, rep_id: int) -> Viewer:
         return cls("rep", rep_id)
 
-    @classmethod
-    def for_rep_id(cls, rep_id: int | None) -> Viewer:
-        """The old `rep_id=None` convention: None meant a caller that checks nothing itself
-        (a prospect's token or the system), so it becomes the system viewer explicitly."""
-        return SYSTEM if rep_id is None else cls.rep(rep_id)
-
     def may_see(self, owner_id: int) -> bool:
         return self.kind != "rep" or owner_id in visible_rep_ids(self)
 

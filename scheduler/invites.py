@@ -138,14 +138,7 @@ def invite_message(event: CalendarEvent, *, method: str, to: Attendee, sender: s
     method = _checked_method(method)
     now = now or datetime.now(UTC)
     ics = build_ics(event, method=method, stamp=now)
-    from_address = sender_address(sender)
-    message = EmailMessage(policy=MAIL_POLICY)
-    message["Subject"] = display_name(subject)
-    message["From"] = from_address
-    message["To"] = Address(display_name=display_name(to.name), addr_spec=to.email)
-    _set_reply_to(message, reply_to)
-    message["Date"] = now
-    message["Message-ID"] = make_msgid(domain=from_address.domain or "localhost")
+    message = _addressed(to=to, sender=sender, subject=subject, reply_to=reply_to, now=now)
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")
@@ -267,15 +260,8 @@ def offer_message(*, to: Attendee, sender: str, rep_name: str, title: str, url: 
                   reply_to: Attendee | None = None) -> EmailMessage:
     """The self-scheduling email: the offered times in the prospect's zone and the link,
     as plain text and as HTML (every value escaped)."""
-    now = now or datetime.now(UTC)
-    from_address = sender_address(sender)
-    message = EmailMessage(policy=MAIL_POLICY)
-    message["Subject"] = display_name(f"{rep_name}: pick a time for “{title}”")
-    message["From"] = from_address
-    message["To"] = Address(display_name=display_name(to.name), addr_spec=to.email)
-    _set_reply_to(message, reply_to)
-    message["Date"] = now
-    message["Message-ID"] = make_msgid(domain=from_address.domain or "localhost")
+    message = _addressed(to=to, sender=sender, reply_to=reply_to, now=now or datetime.now(UTC),
+                         subject=f"{rep_name}: pick a time for “{title}”")
     lines = [f"Hello {to.name},", "",
              f"{rep_name} is holding these times for “{title}” ({timezone}):", ""]
     lines += [f"  • {label}" for label in slot_labels]
@@ -300,7 +286,15 @@ def notice_message(*, to: Attendee, sender: str, subject: str, text: str,
                    reply_to: Attendee | None = None,
                    now: datetime | None = None) -> EmailMessage:
     """A plain-text notice (e.g. telling the rep what the prospect did)."""
-    now = now or datetime.now(UTC)
+    message = _addressed(to=to, sender=sender, subject=subject, reply_to=reply_to,
+                         now=now or datetime.now(UTC))
+    message.set_content(text)
+    return message
+
+
+def _addressed(*, to: Attendee, sender: str, subject: str, reply_to: Attendee | None,
+               now: datetime) -> EmailMessage:
+    """The headers every email of ours carries, so none can forget Reply-To or the date."""
     from_address = sender_address(sender)
     message = EmailMessage(policy=MAIL_POLICY)
     message["Subject"] = display_name(subject)
@@ -309,7 +303,6 @@ def notice_message(*, to: Attendee, sender: str, subject: str, text: str,
     _set_reply_to(message, reply_to)
     message["Date"] = now
     message["Message-ID"] = make_msgid(domain=from_address.domain or "localhost")
-    message.set_content(text)
     return message
 
 
