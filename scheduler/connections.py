@@ -27,7 +27,7 @@ from scheduler.errors import (
     ProviderUnavailable,
 )
 from scheduler.log import append
-from scheduler.providers.base import RawRequest, Reply
+from scheduler.providers.base import CalendarInfo, RawRequest, Reply
 from scheduler.settings import Settings
 from scheduler.store import Store
 from scheduler.store.models import Connection, User
@@ -64,6 +64,32 @@ def connection_problems(user_id: int, *, store: Store, calendars: Calendars) -> 
     return [f"Your {label(c.provider)} account {c.account} needs to be "
             f"connected again; until then its busy times cannot be read."
             for c in connections_of(store, user_id) if c.status == "needs_reconnect"]
+
+
+def calendar_choices(connection: Connection, *,
+                     calendars: Calendars) -> tuple[list[CalendarInfo], str | None]:
+    """The calendars the rep can pick from on /connections: what the provider lists, plus the
+    account's own and those already chosen (so a choice never vanishes from the form), and
+    why the list could not be read, if it could not."""
+    listed: list[CalendarInfo] = []
+    problem = None
+    if connection.status == "active":
+        try:
+            listed = calendars.provider(connection.provider, connection.id).list_calendars()
+        except NeedsReconnect as exc:
+            calendars.mark_needs_reconnect(connection.id, exc.message)
+            problem = exc.message
+        except (ProviderUnavailable, ProviderRejected) as exc:
+            problem = exc.message
+    known = {c.id.lower() for c in listed}
+    for calendar_id in [connection.account, connection.booking_calendar or "",
+                        *(connection.busy_calendars or [])]:
+        if calendar_id and calendar_id.lower() not in known:
+            known.add(calendar_id.lower())
+            own = calendar_id.lower() == connection.account.lower()
+            listed.append(CalendarInfo(id=calendar_id, name=calendar_id, primary=own,
+                                       can_write=own or calendar_id == connection.booking_calendar))
+    return listed, problem
 
 
 # --- connecting --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from scheduler import outbox
 from scheduler.calendars import Calendars
 from scheduler.clock import Clock, iso_utc
-from scheduler.errors import NeedsReconnect
+from scheduler.errors import NeedsReconnect, ProviderRejected, ProviderUnavailable, SchedulerError
 from scheduler.lifecycle import FINAL, LIVE, Change, Status, enter, stored_answer, transition
 from scheduler.log import append
 from scheduler.providers.base import EventChange
@@ -50,7 +50,11 @@ def sync_connection(connection_id: int, *, store: Store, calendars: Calendars,
         provider = calendars.provider(connection.provider, connection.id)
         change_set = provider.changes(calendar_id, connection.sync_cursor)
     except NeedsReconnect as exc:
+        _failed(store, connection_id, exc, now=clock.now())
         calendars.mark_needs_reconnect(connection_id, exc.message)
+        raise
+    except (ProviderUnavailable, ProviderRejected) as exc:
+        _failed(store, connection_id, exc, now=clock.now())
         raise
     applied = 0
     for change in _ours(store, change_set.changes):
@@ -59,7 +63,15 @@ def sync_connection(connection_id: int, *, store: Store, calendars: Calendars,
     with store.transaction() as session:
         row = session.get(Connection, connection_id)
         row.sync_cursor, row.last_synced_at = change_set.cursor, clock.now()
+        row.last_error = row.last_error_at = None
     return SyncResult(connection_id, len(change_set.changes), applied, change_set.full_resync)
+
+
+def _failed(store: Store, connection_id: int, error: SchedulerError, *, now: datetime) -> None:
+    """Keep why the sync failed, for the connection's status on /connections."""
+    with store.transaction() as session:
+        row = session.get(Connection, connection_id)
+        row.last_error, row.last_error_at = error.message[:2000], now
 
 
 def sync_all(*, store: Store, calendars: Calendars, clock: Clock) -> list[SyncResult]:

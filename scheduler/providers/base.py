@@ -95,6 +95,17 @@ class ChangeSet:
 
 
 @dataclass(frozen=True)
+class CalendarInfo:
+    """One calendar the account can see, as the rep picks it on /connections: `id` is what
+    busy and bookings name it by; only a calendar with `can_write` can receive bookings."""
+
+    id: str
+    name: str
+    primary: bool = False
+    can_write: bool = False
+
+
+@dataclass(frozen=True)
 class BusyResult:
     """Busy time per calendar id; calendars that could not be read are named in `errors`."""
 
@@ -135,6 +146,9 @@ class CalendarProvider(Protocol):
 
     def changes(self, calendar_id: str, cursor: str | None) -> ChangeSet:
         """Events changed since `cursor` (all of them when it is None or has expired)."""
+
+    def list_calendars(self) -> list[CalendarInfo]:
+        """Every calendar the account can see (all pages), its primary one first."""
 
 
 # --- what a provider is, for the rest of Nextstep ----------------------------------------------

@@ -56,6 +56,7 @@ from scheduler.providers.base import (
     Attendee,
     BusyResult,
     CalendarEvent,
+    CalendarInfo,
     ChangeSet,
     EventChange,
     EventRef,
@@ -191,6 +192,22 @@ class GoogleCalendar:
             except _Answered:  # 410: the sync token expired; read everything once
                 return self._sync_round(calendar_id, None, full_resync=True)
         return self._sync_round(calendar_id, None)
+
+    def list_calendars(self) -> list[CalendarInfo]:
+        """calendarList.list, every page (needs the calendar.calendarlist.readonly scope)."""
+        found: list[CalendarInfo] = []
+        page_token: str | None = None
+        while True:
+            page = self._execute(self._service.calendarList().list(
+                pageToken=page_token, maxResults=self._page_size))
+            found.extend(CalendarInfo(
+                id=item["id"], name=item.get("summaryOverride") or item.get("summary")
+                or item["id"], primary=bool(item.get("primary")),
+                can_write=item.get("accessRole") in ("owner", "writer"))
+                for item in page.get("items", []))
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                return sorted(found, key=lambda c: not c.primary)
 
     # --- push notifications ------------------------------------------------------------------
 

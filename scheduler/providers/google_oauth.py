@@ -36,7 +36,9 @@ from scheduler.providers.base import RawRequest
 from scheduler.settings import Settings
 
 CALENDAR_SCOPES = ("https://www.googleapis.com/auth/calendar.events",
-                   "https://www.googleapis.com/auth/calendar.freebusy")
+                   "https://www.googleapis.com/auth/calendar.freebusy",
+                   # calendarList.list only: the rep picks calendars instead of typing ids
+                   "https://www.googleapis.com/auth/calendar.calendarlist.readonly")
 SIGN_IN_SCOPES = ("openid", "https://www.googleapis.com/auth/userinfo.email")
 SCOPES = (*SIGN_IN_SCOPES, *CALENDAR_SCOPES)
 TIMEOUT = 10.0

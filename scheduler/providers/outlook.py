@@ -48,6 +48,7 @@ from scheduler.providers.base import (
     Attendee,
     BusyResult,
     CalendarEvent,
+    CalendarInfo,
     ChangeSet,
     EventChange,
     EventRef,
@@ -199,6 +200,25 @@ class OutlookCalendar:
                                  cursor=page["@odata.deltaLink"], full_resync=resync)
             else:
                 raise ProviderUnavailable("Outlook ended a sync page without a next link")
+
+    def list_calendars(self) -> list[CalendarInfo]:
+        """GET /me/calendars, every page. Busy time is read per mailbox (getSchedule takes
+        addresses), so a calendar is named by its owner's address; bookings go to the
+        default calendar (/me/events), the one calendar that can receive them."""
+        me = self._tokens.username().lower()
+        found: dict[str, CalendarInfo] = {}
+        url: str | None = self._url("me/calendars")
+        params: dict[str, Any] | None = {"$select": "name,owner,isDefaultCalendar,canEdit"}
+        while url:
+            page = self._send("GET", url, params=params)[0].json()
+            for item in page.get("value", []):
+                owner = str((item.get("owner") or {}).get("address") or me).lower()
+                default = bool(item.get("isDefaultCalendar")) and owner == me
+                if owner not in found or default:
+                    found[owner] = CalendarInfo(id=owner, name=item.get("name") or owner,
+                                                primary=default, can_write=default)
+            url, params = page.get("@odata.nextLink"), None
+        return sorted(found.values(), key=lambda c: not c.primary)
 
     # --- change notifications ----------------------------------------------------------------
 

@@ -109,6 +109,9 @@ class Connection(Base):
     sync_cursor: Mapped[str | None] = mapped_column(Text)
     channel: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why the last sync failed, and when; cleared by the next one that succeeds.
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set by the first change notification, cleared when the sync starts: a burst of
     # notifications costs one sync.
     sync_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -20,6 +20,7 @@ from scheduler.providers.base import (
     Attendee,
     BusyResult,
     CalendarEvent,
+    CalendarInfo,
     ChangeSet,
     ChannelLookup,
     EventChange,
@@ -68,6 +69,10 @@ class MemoryCalendar:
 
     def __init__(self, backend: MemoryBackend) -> None:
         self.backend = backend
+
+    def list_calendars(self) -> list[CalendarInfo]:
+        """One calendar per account, named by the account (the connection knows which)."""
+        return []
 
     def busy(self, calendar_ids: Sequence[str], window: Interval) -> BusyResult:
         return BusyResult(busy={cid: sorted(

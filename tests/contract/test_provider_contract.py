@@ -9,6 +9,7 @@ from scheduler.providers.base import (
     FOLLOWUP_ID_PROPERTY,
     Attendee,
     CalendarEvent,
+    CalendarInfo,
     new_event_uid,
 )
 
@@ -134,3 +135,15 @@ def test_no_changes_since_the_latest_cursor(harness):
 
     assert later.changes == []
     assert later.full_resync is False
+
+
+def test_listed_calendars_put_the_writable_primary_first(harness):
+    """What /connections offers; an adapter without an account to list (the built-in
+    calendar, the memory one) lists nothing and the page offers the connection's own."""
+    listed = harness.provider.list_calendars()
+
+    assert all(isinstance(c, CalendarInfo) for c in listed)
+    assert [c.primary for c in listed].count(True) <= 1
+    if listed:
+        assert listed[0].primary and listed[0].can_write
+        assert listed[0].id.lower() == harness.calendar_id.lower()

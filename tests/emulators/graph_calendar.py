@@ -1,6 +1,6 @@
-"""The Graph v1.0 calendar routes the Outlook adapter uses: events (create honouring
-transactionId, get, update, delete, cancel), getSchedule, calendarView and its delta, and
-subscriptions with the validation handshake."""
+"""The Graph v1.0 calendar routes the Outlook adapter uses: the user's calendars, events
+(create honouring transactionId, get, update, delete, cancel), getSchedule, calendarView and its
+delta, and subscriptions with the validation handshake."""
 
 from __future__ import annotations
 
@@ -165,6 +165,19 @@ def _schedule(address: str, start: datetime, end: datetime, interval: int,
                                             "friday"],
                              "startTime": "08:00:00.0000000", "endTime": "17:00:00.0000000",
                              "timeZone": {"name": "UTC"}}}
+
+
+@bp.get("/me/calendars")
+def list_calendars() -> dict[str, Any]:
+    """The signed-in user's calendars, a page at a time ($top or the default page size),
+    with an @odata.nextLink ($skip) while more remain."""
+    account = caller(write=False)
+    calendars = state().calendars_of(account.email)
+    size, skip = page_size(), int(arg("$skip") or "0")
+    data: dict[str, Any] = {"value": [select(c) for c in calendars[skip:skip + size]]}
+    if skip + size < len(calendars):
+        data["@odata.nextLink"] = link("me/calendars", {**request.args, "$skip": skip + size})
+    return data
 
 
 @bp.get("/me/calendarView")

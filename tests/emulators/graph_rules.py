@@ -70,6 +70,9 @@ RULES: dict[str, Rule] = {
     "cancel_event": _rule("api/event-cancel?view=graph-rest-1.0"),
     # "Request headers": Authorization, Content-Type, Prefer: outlook.timezone; no query.
     "get_schedule": _rule("api/calendar-getschedule?view=graph-rest-1.0", prefer=(TIMEZONE,)),
+    # "This method supports the OData query parameters"; paged by @odata.nextLink.
+    "list_calendars": _rule("api/user-list-calendars?view=graph-rest-1.0",
+                            query=("$select", "$top", "$skip")),
     # startDateTime/endDateTime required, "some of the OData query parameters".
     "calendar_view": _rule("api/user-list-calendarview?view=graph-rest-1.0",
                            query=("startDateTime", "endDateTime", "$select", "$top", "$skip"),

@@ -12,6 +12,7 @@ import copy
 import random
 import secrets
 import threading
+import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -105,6 +106,8 @@ class GraphState:
         self.validation_timeout = 10.0  # seconds a notification URL has to echo its token
         self.mailboxes: dict[str, dict[str, StoredEvent]] = {}
         self.subscriptions: dict[str, dict[str, Any]] = {}
+        # mailbox -> calendars shared with it (its own default calendar is always listed)
+        self.shared_calendars: dict[str, list[dict[str, Any]]] = {}
         self._seq = 0
         self._delta: dict[str, DeltaState] = {}
         self._faults: dict[str, deque[Fault | None]] = {}
@@ -126,6 +129,25 @@ class GraphState:
         """A colleague's mailbox: readable through getSchedule, never signed in here."""
         with self.lock:
             self.mailboxes.setdefault(email.lower(), {})
+
+    def share_calendar(self, owner: str, with_mailbox: str, *, name: str = "",
+                       can_edit: bool = False) -> None:
+        """`owner` shares their calendar with `with_mailbox`: it appears in that mailbox's
+        GET /me/calendars, owned by `owner`."""
+        self.add_mailbox(owner)
+        with self.lock:
+            self.shared_calendars.setdefault(with_mailbox.lower(), []).append({
+                "id": f"AAMk{uuid.uuid5(uuid.NAMESPACE_URL, owner + with_mailbox).hex}",
+                "name": name or owner, "isDefaultCalendar": False, "canEdit": can_edit,
+                "owner": {"name": owner, "address": owner.lower()}})
+
+    def calendars_of(self, mailbox: str) -> list[dict[str, Any]]:
+        """The mailbox's own default calendar, "Calendar", then the ones shared with it."""
+        with self.lock:
+            own = {"id": f"AAMk{uuid.uuid5(uuid.NAMESPACE_URL, mailbox.lower()).hex}",
+                   "name": "Calendar", "isDefaultCalendar": True, "canEdit": True,
+                   "owner": {"name": mailbox, "address": mailbox.lower()}}
+            return [own, *self.shared_calendars.get(mailbox.lower(), [])]
 
     def has_mailbox(self, email: str) -> bool:
         with self.lock:

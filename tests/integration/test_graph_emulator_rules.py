@@ -120,6 +120,7 @@ def _endpoints(event_id: str) -> dict[str, tuple[str, str, dict[str, Any] | None
             "delete_event": ("DELETE", event, None),
             "cancel_event": ("POST", f"{event}/cancel", {"Comment": "Sorry"}),
             "get_schedule": ("POST", "me/calendar/getSchedule", SCHEDULE),
+            "list_calendars": ("GET", "me/calendars", None),
             "calendar_view": ("GET", "me/calendarView", None),
             "calendar_view_delta": ("GET", "me/calendarView/delta", None),
             "create_subscription": ("POST", "subscriptions", {"changeType": "created"}),

@@ -399,3 +399,65 @@ def test_bad_calendar_choices_get_a_422_naming_the_problem(signed_in, runtime, g
 
     assert answer.status_code == 422 and field in answer.get_data(as_text=True)
     assert the_connection(runtime).busy_calendars == before
+
+
+# --- the calendars Google lists, and the connection's status -----------------------------------
+
+
+def test_the_page_offers_the_calendars_google_lists_and_saves_the_ticked_ones(signed_in,
+                                                                               runtime, google):
+    connect(signed_in)
+    team, holidays = "team@group.calendar.google.com", "holidays@group.calendar.google.com"
+    google.state.share(team, REP, role="writer", summary="Team")
+    google.state.share(holidays, REP, role="reader", summary="Holidays")
+
+    page = signed_in.get("/connections").get_data(as_text=True)
+
+    assert f'type="checkbox" name="busy_calendars" value="{team}"' in page
+    assert f'type="checkbox" name="busy_calendars" value="{holidays}"' in page
+    assert f'type="radio" name="booking_calendar" value="{team}"' in page
+    assert f'type="radio" name="booking_calendar" value="{holidays}"' not in page  # read-only
+    assert f'type="radio" name="booking_calendar" value="{REP}" checked' in page
+    assert google.state.request_count("calendarList.list") == 1
+
+    connection_id = the_connection(runtime).id
+    saved = signed_in.post(f"/connections/{connection_id}/calendars",
+                           data={"booking_calendar": team, "busy_calendars": [REP, holidays]})
+
+    assert saved.status_code == 302
+    chosen = the_connection(runtime)
+    assert (chosen.booking_calendar, chosen.busy_calendars) == (team, [team, REP, holidays])
+    page = signed_in.get("/connections").get_data(as_text=True)
+    assert f'value="{holidays}" checked' in page and f'value="{team}" checked' in page
+
+
+def test_reconnecting_the_account_keeps_one_connection(signed_in, runtime, google):
+    connect(signed_in)
+    connect(signed_in)
+
+    with runtime.store.reading() as session:
+        assert session.scalars(select(Connection.account).where(
+            Connection.provider == "google")).all() == [REP]
+    assert "Connect another Google" in signed_in.get("/connections").get_data(as_text=True)
+
+
+def test_a_failed_sync_shows_its_error_until_a_sync_succeeds(signed_in, runtime, google):
+    connect(signed_in)
+    runtime.use_jobs(ManualJobs())
+    notify(signed_in, google)
+    google.state.inject("events.list", Fault.throttled(retry_after=600))
+
+    runtime.tick()
+
+    failed = the_connection(runtime)
+    assert failed.last_error and failed.last_error_at is not None
+    page = signed_in.get("/connections").get_data(as_text=True)
+    assert f'id="last-error-{failed.id}"' in page and "not synced yet" in page
+
+    runtime.tick()
+
+    synced = the_connection(runtime)
+    assert (synced.last_error, synced.last_error_at) == (None, None)
+    assert synced.last_synced_at is not None
+    page = signed_in.get("/connections").get_data(as_text=True)
+    assert f'id="last-error-{failed.id}"' not in page and "last synced" in page

@@ -295,3 +295,28 @@ def test_a_subscription_about_to_lapse_is_renewed_by_the_worker(connect, runtime
     stored = datetime.fromisoformat(the_connection(runtime).channel["expires_at"]
                                     .replace("Z", "+00:00"))
     assert stored > clock.now() + timedelta(days=1)
+
+
+# --- the calendars Graph lists -------------------------------------------------------------------
+
+
+def test_the_page_offers_the_calendars_graph_lists_and_saves_the_ticked_ones(
+        connect, signed_in, runtime, outlook):
+    connect()
+    for n in range(11):  # past Graph's default page of 10: the page follows @odata.nextLink
+        outlook.state.share_calendar(f"colleague{n}@example.com", REP, name=f"Colleague {n}")
+
+    page = signed_in.get("/connections").get_data(as_text=True)
+
+    for n in range(11):
+        assert (f'type="checkbox" name="busy_calendars" value="colleague{n}@example.com"'
+                in page)
+    assert f'type="radio" name="booking_calendar" value="{REP}" checked' in page
+    assert 'type="radio" name="booking_calendar" value="colleague' not in page
+    assert outlook.state.request_count("list_calendars") == 2
+
+    saved = signed_in.post(f"/connections/{the_connection(runtime).id}/calendars", data={
+        "booking_calendar": REP, "busy_calendars": [REP, "colleague3@example.com"]})
+
+    assert saved.status_code == 302
+    assert the_connection(runtime).busy_calendars == [REP, "colleague3@example.com"]

@@ -9,6 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user
 
 from scheduler.connections import (
+    calendar_choices,
     choose_calendars,
     connect_account,
     connection_problems,
@@ -44,8 +45,14 @@ def connection_problem(error: SchedulerError):
 @login_required
 def index():
     rep = current_user.user
-    return render_template("connections/index.html", labels=_labels(),
-                           connections=connections_of(runtime().store, rep.id),
+    connections = connections_of(runtime().store, rep.id)
+    labels = _labels()
+    choices = {c.id: calendar_choices(c, **deps("calendars"))
+               for c in connections if c.provider in labels}
+    return render_template("connections/index.html", labels=labels,  # read again: listing
+                           connections=connections_of(runtime().store, rep.id),  # may have
+                           # found an account that needs connecting again
+                           choices=choices,
                            offered=offered_providers(**deps("calendars")),
                            problems=connection_problems(rep.id, **deps("store", "calendars")))
 
@@ -97,7 +104,8 @@ def callback(provider: str):
 @bp.post("/connections/<int:connection_id>/calendars")
 @login_required
 def calendars(connection_id: int):
-    busy = request.form.get("busy_calendars", "").replace(",", "\n").splitlines()
+    busy = [calendar for value in request.form.getlist("busy_calendars")  # checkboxes, or
+            for calendar in value.replace(",", "\n").splitlines()]  # one text field
     connection = choose_calendars(connection_id, user_id=current_user.user.id, busy=busy,
                                   booking=request.form.get("booking_calendar", ""),
                                   **deps("store", "calendars"))

@@ -12,7 +12,9 @@ ids (409 duplicate), etags that change on every write and `If-Match` (412), dele
 `status: cancelled` (410 on a second delete), extendedProperties (keys over 44 characters
 dropped, values cut at 1024), attendees with `responseStatus`, dateTimes written in the
 calendar's zone; list paging with `nextSyncToken` on the last page only, deleted events in
-incremental rounds, 410 fullSyncRequired for a lost sync token; watch/stop channels (HTTPS
+incremental rounds, 410 fullSyncRequired for a lost sync token; calendarList.list of the
+caller's own calendar and those shared with it (`share`), paged by maxResults (default 100, at
+most 250) and nextPageToken; watch/stop channels (HTTPS
 addresses only); OAuth scopes per route (401 authError, 403 insufficientPermissions); and the
 error JSON every failure uses; Meet conferences on request (google_conference.py). What it
 leaves out: recurrence, list filters (timeMin, q, ...),
@@ -65,7 +67,10 @@ SCOPES_FOR = {  # which granted scopes open which routes
     "read": {_AUTH + s for s in ("calendar", "calendar.readonly", "calendar.events",
                                  "calendar.events.readonly")},
     "write": {_AUTH + s for s in ("calendar", "calendar.events")},
+    "calendarlist": {_AUTH + s for s in ("calendar", "calendar.readonly", "calendar.calendarlist",
+                                         "calendar.calendarlist.readonly")},
 }
+CALENDAR_LIST_PAGE, CALENDAR_LIST_MAX = 100, 250  # calendarList.list maxResults: default, most
 
 
 def create_app(state: GoogleState | None = None) -> Flask:
@@ -81,7 +86,8 @@ def create_app(state: GoogleState | None = None) -> Flask:
             ("/calendars/<calendar_id>/events/<event_id>", events_patch, ["PATCH"]),
             ("/calendars/<calendar_id>/events/<event_id>", events_update, ["PUT"]),
             ("/calendars/<calendar_id>/events/<event_id>", events_delete, ["DELETE"]),
-            ("/channels/stop", channels_stop, ["POST"])):
+            ("/channels/stop", channels_stop, ["POST"]),
+            ("/users/me/calendarList", calendarList_list, ["GET"])):
         app.add_url_rule(API + rule, view_func=view, methods=methods)
     google_discovery.install(app)
     app.before_request(_before)
@@ -287,6 +293,30 @@ def channels_stop() -> Response:
     body = json_body()
     current_state().close_channel(body.get("id", ""), body.get("resourceId", ""))
     return Response(status=204)
+
+
+def calendarList_list() -> Response:  # Google's method name: calendarList.list
+    """The caller's calendars, `maxResults` (at most 250) a page; the page token says where
+    the next page starts and only works for the account it was given to."""
+    grant = _caller("calendarlist")
+    entries = current_state().calendar_list(grant.email)
+    size = min(int(request.args.get("maxResults", CALENDAR_LIST_PAGE)), CALENDAR_LIST_MAX)
+    start = 0
+    if request.args.get("pageToken"):
+        owner, _, offset = request.args["pageToken"].rpartition(":")
+        if owner != grant.email.lower() or not offset.isdigit():
+            raise ApiError(400, "invalid", "Invalid page token value.")
+        start = int(offset)
+    items = [{"kind": "calendar#calendarListEntry", "etag": f'"{n}"', "timeZone":
+              current_state().time_zone(entry["id"]), "defaultReminders": [], **entry}
+             for n, entry in enumerate(entries[start:start + size], start)]
+    answer: dict[str, Any] = {"kind": "calendar#calendarList",
+                              "etag": f'"l{len(entries)}"', "items": items}
+    if start + size < len(entries):
+        answer["nextPageToken"] = f"{grant.email.lower()}:{start + size}"
+    else:
+        answer["nextSyncToken"] = f"cl{len(entries)}"
+    return jsonify(answer)
 
 
 # --- serving ---------------------------------------------------------------------------------

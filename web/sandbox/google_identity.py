@@ -28,7 +28,8 @@ ISSUER = "https://accounts.google.com"
 SCOPE_ALIASES = {"email": "https://www.googleapis.com/auth/userinfo.email",
                  "profile": "https://www.googleapis.com/auth/userinfo.profile"}
 CALENDAR_SCOPES = ("https://www.googleapis.com/auth/calendar.events",
-                   "https://www.googleapis.com/auth/calendar.freebusy")
+                   "https://www.googleapis.com/auth/calendar.freebusy",
+                   "https://www.googleapis.com/auth/calendar.calendarlist.readonly")
 
 
 class OAuthError(Exception):

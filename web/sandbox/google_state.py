@@ -110,6 +110,8 @@ class GoogleState:
                                  account=account)
         self.calendars: dict[str, dict[str, StoredEvent]] = {}
         self.time_zones: dict[str, str] = {}
+        # account -> calendar id -> its calendarList entry (beyond the account's own)
+        self.shared: dict[str, dict[str, dict[str, Any]]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self._watched: dict[str, tuple[str, int]] = {}  # channel id -> (calendar, messages)
         self.sent_updates: list[tuple[str, str, str | None]] = []  # (route, event id, value)
@@ -128,6 +130,23 @@ class GoogleState:
         with self.lock:
             self.calendars.setdefault(calendar_id.lower(), {})
             self.time_zones[calendar_id.lower()] = time_zone
+
+    def share(self, calendar_id: str, with_account: str, *, role: str = "reader",
+              summary: str | None = None) -> None:
+        """Someone shares `calendar_id` with `with_account`: it appears in that account's
+        calendarList with `role` as its accessRole (freeBusyReader, reader, writer, owner)."""
+        self.add_calendar(calendar_id)
+        with self.lock:
+            self.shared.setdefault(with_account.lower(), {})[calendar_id.lower()] = {
+                "id": calendar_id.lower(), "summary": summary or calendar_id,
+                "accessRole": role}
+
+    def calendar_list(self, account: str) -> list[dict[str, Any]]:
+        """The account's calendarList: its own (primary) calendar first, then those shared."""
+        with self.lock:
+            own = {"id": account.lower(), "summary": account.lower(), "accessRole": "owner",
+                   "primary": True}
+            return [own, *self.shared.get(account.lower(), {}).values()]
 
     def time_zone(self, calendar_id: str) -> str:
         with self.lock:
