@@ -126,7 +126,8 @@ class FollowUp(Base):
     __tablename__ = "followups"
     __table_args__ = (UniqueConstraint("rep_id", "idempotency_key",
                                        name="uq_followups_idempotency"),
-                      Index("ix_followups_rep_start", "rep_id", "start_at"))
+                      Index("ix_followups_rep_start", "rep_id", "start_at"),
+                      Index("ix_followups_offer", "offer_id"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     rep_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
