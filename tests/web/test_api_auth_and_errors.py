@@ -108,7 +108,7 @@ def test_a_body_over_the_size_limit_is_a_json_413(api):
 
 
 def test_an_answer_that_does_not_fit_its_model_is_a_server_error_not_a_422(api, monkeypatch):
-    monkeypatch.setattr("web.api.views.guess_prospect_timezone", lambda store, email, rep_id: 5)
+    monkeypatch.setattr("web.api.views.guess_prospect_timezone", lambda store, email, viewer: 5)
 
     with pytest.raises(ValidationError):
         api.get("/prospects/timezone?email=dana@acme.example.com")
