@@ -13,10 +13,10 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import chain, islice
 from operator import attrgetter
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from scheduler.errors import InvalidInput
 
@@ -83,6 +83,14 @@ def canonical_zone(name: object, field: str = "timezone") -> ZoneInfo:
         raise InvalidInput(f"{name!r} is not an IANA time zone such as Europe/Berlin or UTC",
                            field=field) from None
 
+
+
+@cache
+def canonical_zone_names() -> tuple[str, ...]:
+    """Every zone `canonical_zone` takes, sorted: what the pickers offer and the OpenAPI
+    document lists, so no page offers a name the API would refuse."""
+    return tuple(sorted(name for name in available_timezones()
+                        if name == "UTC" or _CANONICAL_ZONE.fullmatch(name)))
 
 
 def _local_us(moment: time) -> int:

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Annotated, Any, Literal
-from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from pydantic_core import core_schema
 
+from scheduler.availability import canonical_zone_names
 from scheduler.plans import MAX_WHAT_LENGTH, STEP_TYPES
 from scheduler.requests import (
     AvailabilityRequest,
@@ -55,8 +55,7 @@ def _validator(alias: Any) -> Callable[..., Any]:
 # (and Schemathesis) see the real rules: pydantic cannot read them out of a function.
 VALIDATOR_HINTS: dict[Callable[..., Any], dict[str, Any]] = {
     _validator(Email): {"format": "email"},
-    _validator(TimeZone): {"enum": sorted(name for name in available_timezones()
-                                          if "/" in name or name == "UTC")},
+    _validator(TimeZone): {"enum": list(canonical_zone_names())},
     _validator(StepType): {"enum": list(STEP_TYPES)},
     _validator(Name): {"pattern": "^[^\\x00-\\x1f\\x7f]*$"},
     _validator(Instant): {"pattern": "^(19[7-9][0-9]|2[0-9]{3})-",

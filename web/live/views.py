@@ -4,13 +4,13 @@ error renders in place with its 4xx, in plain words, naming the input to fix."""
 from __future__ import annotations
 
 import uuid
-from zoneinfo import available_timezones
 
 from flask import render_template, request
 from flask_login import current_user, login_required
 
 from scheduler.accounts import list_colleagues
 from scheduler.amendments import amend_plan
+from scheduler.availability import canonical_zone_names
 from scheduler.booking import (
     book_followup,
     end_call_without_next_step,
@@ -31,7 +31,6 @@ from web.errors import InvalidRequest, status_for, validation_body
 from web.live import bp, forms
 from web.runtime import deps, runtime
 
-ZONES = sorted(available_timezones() - {"Factory", "localtime"})
 DURATIONS = (15, 30, 45, 60, 90)
 
 
@@ -57,7 +56,8 @@ def _problem(message: str, field: str | None, status: int):
 @login_required
 def screen():
     rep = current_user.user
-    return render_template("live/screen.html", rep=rep, zones=ZONES, durations=DURATIONS,
+    return render_template("live/screen.html", rep=rep, zones=canonical_zone_names(),
+                           durations=DURATIONS,
                            step_types=STEP_TYPES, phrases=forms.STEP_PHRASES,
                            rows=range(forms.PLAN_ROWS), reasons=forms.NO_NEXT_STEP_REASONS,
                            colleagues=list_colleagues(runtime().store, rep),

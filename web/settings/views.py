@@ -4,7 +4,7 @@ and shown once, listed, revoked) and signing out everywhere."""
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, logout_user
@@ -16,6 +16,7 @@ from scheduler.accounts import (
     list_api_tokens,
     revoke_api_tokens,
 )
+from scheduler.availability import canonical_zone_names
 from scheduler.errors import InvalidInput
 from scheduler.preferences import (
     availability_dict,
@@ -34,8 +35,6 @@ from web.settings.forms import (
     submitted_fields,
 )
 
-ZONES = sorted(name for name in available_timezones() if "/" in name or name == "UTC")
-
 
 def _page(*, new_token: str | None = None, status: int = 200,
           problem: dict[str, str] | None = None):
@@ -46,7 +45,7 @@ def _page(*, new_token: str | None = None, status: int = 200,
                            tokens=list_api_tokens(runtime().store, rep.id),
                            now=runtime().clock.now(),
                            token_days=runtime().settings.api_token_days,
-                           availability=fields, problem=problem, zones=ZONES,
+                           availability=fields, problem=problem, zones=canonical_zone_names(),
                            preview=preview_next_week(rep, **deps("calendars", "clock",
                                                                  "settings"))), status
 
