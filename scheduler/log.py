@@ -90,6 +90,15 @@ def read_entries(store: Store, *, viewer: Viewer = SYSTEM, kind: str | None = No
                     batch=batch)
 
 
+def moved_from(store: Store, followup_id: str) -> datetime | None:
+    """Where the meeting was before its latest move (None if never moved), so a page can
+    say "moved from … to …"."""
+    latest = next(read_entries(store, followup_ids=[followup_id], kind="followup.rescheduled",
+                               newest_first=True, limit=1), None)
+    previous = latest.data.get("previous_start") if latest is not None else None
+    return datetime.fromisoformat(previous.replace("Z", "+00:00")) if previous else None
+
+
 def _batches(store: Store, query, *, after_id: int, limit: int | None, newest_first: bool,
              batch: int) -> Iterator[LogRecord]:
     position = None if newest_first else after_id

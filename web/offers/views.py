@@ -7,7 +7,6 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from flask import Response, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from scheduler.access import PROSPECT
 from scheduler.availability import Interval
@@ -16,6 +15,7 @@ from scheduler.errors import InvalidInput, OfferUsed, SchedulerError
 from scheduler.events import followup_event, video_link
 from scheduler.invites import build_ics
 from scheduler.lifecycle import LIVE, OfferStatus, Status
+from scheduler.log import moved_from
 from scheduler.offers import (
     accept_offer,
     get_offer_followup,
@@ -30,7 +30,6 @@ from scheduler.offers import (
 )
 from scheduler.plans import describe_plan, plan_from_dict
 from scheduler.short_links import expand
-from scheduler.store.models import LogEntry
 from web.errors import status_for
 from web.extensions import limiter
 from web.offers import bp
@@ -103,7 +102,7 @@ def followup(token: str):
     return render_template("offers/followup.html", followup=followup, token=token,
                            cancelled=followup.status == Status.CANCELLED, choices=choices,
                            links=_calendar_links(followup), video_link=video_link(followup),
-                           moved_from=_moved_from(followup), rebook=rebook)
+                           moved_from=moved_from(runtime().store, followup.id), rebook=rebook)
 
 
 @bp.post("/f/<token>/reschedule")
@@ -137,17 +136,7 @@ def invite(token: str):
 
 def _followup(token: str):
     followup_id = read_followup_token(_signed(token, "followup"), **deps("settings", "clock"))
-    return get_followup_or_raise(runtime().store, followup_id)
-
-
-def _moved_from(followup) -> datetime | None:
-    """Where the meeting was before its latest move, so the page can say from when to when."""
-    with runtime().store.reading() as session:
-        entry = session.scalar(select(LogEntry).where(
-            LogEntry.followup_id == followup.id, LogEntry.kind == "followup.rescheduled")
-            .order_by(LogEntry.id.desc()).limit(1))
-    previous = entry.data.get("previous_start") if entry is not None else None
-    return datetime.fromisoformat(previous.replace("Z", "+00:00")) if previous else None
+    return get_followup_or_raise(runtime().store, followup_id, viewer=PROSPECT)
 
 
 def _manage_token(followup_id: str) -> str:
