@@ -31,7 +31,7 @@ from scheduler.providers.local import LocalCalendar
 from scheduler.requests import BookingRequest, NoNextStep, ProspectIn
 from scheduler.runtime import Nextstep
 from scheduler.store.models import FollowUp
-from scheduler.sync import _reconcile, flag_stalled_steps
+from scheduler.sync import apply_change, flag_stalled_steps
 
 DEMO_PASSWORD = "nextstep-demo"  # noqa: S105 - printed by `nextstep demo`, demo only
 REP = ("riley@example.com", "Riley Rivera", "America/New_York")
@@ -134,12 +134,11 @@ def seed_history(runtime: Nextstep) -> None:
     # Declined by the prospect in their calendar.
     declined = book(priya, now - 10 * day, now - 2 * day, "Rollout plan with Lumen",
                     [("prospect", "confirm the rollout date", now - day)])
-    with store.transaction() as session:
-        _reconcile(session, EventChange(
-            ref=EventRef(provider="demo", calendar_id=REP[0], event_id=declined.event_uid),
-            status="confirmed", followup_id=declined.id,
-            attendees=(Attendee(priya.email, priya.name, response="declined"),)),
-            now=now - 9 * day)
+    apply_change(EventChange(
+        ref=EventRef(provider="demo", calendar_id=REP[0], event_id=declined.event_uid),
+        status="confirmed", followup_id=declined.id,
+        attendees=(Attendee(priya.email, priya.name, response="declined"),)),
+        store=store, clock=FixedClock(now - 9 * day))
     # Coming up, with a step for tomorrow.
     book(marta, now - day, now + 3 * day, "Contract review with Vistula",
          [("prospect", "send the redlines", now + day),

@@ -56,15 +56,19 @@ def sync_connection(connection_id: int, *, store: Store, calendars: Calendars,
     except (ProviderUnavailable, ProviderRejected) as exc:
         _failed(store, connection_id, exc, now=clock.now())
         raise
-    applied = 0
-    for change in _ours(store, change_set.changes):
-        if store.retrying(lambda session, c=change: _reconcile(session, c, now=clock.now())):
-            applied += 1
+    applied = sum(apply_change(change, store=store, clock=clock)
+                  for change in _ours(store, change_set.changes))
     with store.transaction() as session:
         row = session.get(Connection, connection_id)
         row.sync_cursor, row.last_synced_at = change_set.cursor, clock.now()
         row.last_error = row.last_error_at = None
     return SyncResult(connection_id, len(change_set.changes), applied, change_set.full_resync)
+
+
+def apply_change(change: EventChange, *, store: Store, clock: Clock) -> bool:
+    """One change seen in a calendar, applied to its follow-up in its own transaction;
+    True when it changed something (a change seen twice changes nothing)."""
+    return store.retrying(lambda session: _reconcile(session, change, now=clock.now()))
 
 
 def _failed(store: Store, connection_id: int, error: SchedulerError, *, now: datetime) -> None:
