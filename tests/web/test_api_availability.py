@@ -3,6 +3,7 @@ proposals that follow them."""
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 
 import pytest
@@ -10,19 +11,14 @@ import pytest
 from scheduler.preferences import update_availability
 from scheduler.requests import AvailabilityRequest
 from tests.web.api_support import assert_error, make_busy, proposal
+from web.api.openapi import AVAILABILITY_EXAMPLE
 
 MONDAY_4PM = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # 11:00 New York, 08:00 Los Angeles
 
 
 def availability(**overrides):
-    body = {"timezone": "America/New_York",
-            "working_hours": {"timezone": "America/New_York",
-                              "weekly": {str(day): [["09:00", "12:00"], ["13:00", "17:00"]]
-                                         for day in range(5)},
-                              "overrides": {"2026-12-24": []}},
-            "buffer_before_minutes": 10, "buffer_after_minutes": 10, "min_notice_minutes": 60,
-            "default_duration_minutes": 30, "prospect_daytime": [["08:00", "18:00"]],
-            "video_link": "https://meet.example.com/riley"}
+    """The OpenAPI document's example, so the test also proves the example is accepted."""
+    body = copy.deepcopy(AVAILABILITY_EXAMPLE)
     body.update(overrides)
     return body
 
