@@ -157,12 +157,11 @@ def test_fifty_concurrent_picks_book_exactly_once(api, app, runtime):
     assert len(followups(runtime)) == 1
 
 
-def test_fifty_concurrent_picks_book_exactly_once_on_postgresql(pg_runtime):
-    """The same race where it matters: row locks and the exclusion constraint of PostgreSQL,
-    the prospect's browsers through the app, the rep's offer through the API."""
+def offer_on_postgresql(pg_runtime, **config):
+    """The app on PostgreSQL, and Riley's offer sent through the API."""
     pg_runtime.use_jobs(InlineJobs(pg_runtime.tick))
     app = create_app(runtime=pg_runtime)
-    app.config.update(TESTING=True)
+    app.config.update(TESTING=True, **config)
     add_user("riley@example.com", name="Riley Rivera", timezone="America/New_York",
              store=pg_runtime.store, clock=pg_runtime.clock)
     token = create_api_token(pg_runtime.store, "riley@example.com", clock=pg_runtime.clock)
@@ -170,7 +169,13 @@ def test_fifty_concurrent_picks_book_exactly_once_on_postgresql(pg_runtime):
         "/api/v1/offers", headers={"Authorization": f"Bearer {token}"},
         json={"prospect": dict(PROSPECT), "plan": plan(), "duration_minutes": 30})
     assert sent.status_code == 201, sent.get_json()
-    offer = sent.get_json()
+    return app, sent.get_json()
+
+
+def test_fifty_concurrent_picks_book_exactly_once_on_postgresql(pg_runtime):
+    """The same race where it matters: row locks and the exclusion constraint of PostgreSQL,
+    the prospect's browsers through the app, the rep's offer through the API."""
+    app, offer = offer_on_postgresql(pg_runtime)
 
     statuses = pick_concurrently(app, offer["url"], offer["slots"][0]["start"])
 

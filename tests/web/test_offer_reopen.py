@@ -10,13 +10,12 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from scheduler.jobs import InlineJobs
 from scheduler.offers import withdraw_offer
 from scheduler.providers.local import LocalCalendar
 from scheduler.store.models import FollowUp, OutboxMessage
 from tests.conftest import logged_kinds
-from tests.web.api_support import PROSPECT, book, plan
-from tests.web.test_offer_pages import path, send_offer
+from tests.web.api_support import PROSPECT, book
+from tests.web.test_offer_pages import offer_on_postgresql, path, send_offer
 
 
 @pytest.fixture
@@ -206,20 +205,7 @@ def test_racing_picks_of_a_reopened_link_book_exactly_once(api, app, pages, runt
 def test_racing_picks_of_a_reopened_link_book_exactly_once_on_postgresql(pg_runtime):
     """Two picks of different times wait on the offer's row lock; the second then sees the
     first's follow-up (PostgreSQL reads each statement afresh) and is refused."""
-    from scheduler.accounts import add_user, create_api_token
-    from web.app import create_app
-
-    pg_runtime.use_jobs(InlineJobs(pg_runtime.tick))
-    app = create_app(runtime=pg_runtime)
-    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
-    add_user("riley@example.com", name="Riley Rivera", timezone="America/New_York",
-             store=pg_runtime.store, clock=pg_runtime.clock)
-    token = create_api_token(pg_runtime.store, "riley@example.com", clock=pg_runtime.clock)
-    sent = app.test_client().post(
-        "/api/v1/offers", headers={"Authorization": f"Bearer {token}"},
-        json={"prospect": dict(PROSPECT), "plan": plan(), "duration_minutes": 30})
-    assert sent.status_code == 201, sent.get_json()
-    offer = sent.get_json()
+    app, offer = offer_on_postgresql(pg_runtime, WTF_CSRF_ENABLED=False)
     starts = [slot["start"] for slot in offer["slots"]]
     booked_then_cancelled(app.test_client(), offer)
     barrier = threading.Barrier(30)
