@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,6 +18,10 @@ from operator import attrgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from scheduler.errors import InvalidInput
+from scheduler.packed import US as _US
+from scheduler.packed import PackedBusy
+from scheduler.packed import from_us as _dt
+from scheduler.packed import to_us as _us
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -45,22 +48,12 @@ class Interval:
 LocalRange = tuple[time, time]
 _Span = tuple[int, int]  # [start, end) in µs since the epoch
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
 _SECOND = 1_000_000
 _DAY = 86_400 * _SECOND
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _EPOCH_WEEKDAY = date(1970, 1, 1).weekday()
 _PROBE_SECONDS = 6 * 3600  # no two tzdata transitions since 1970 are closer than this
 _START = attrgetter("start")
-
-
-def _us(moment: datetime) -> int:
-    return (moment - _EPOCH) // _US
-
-
-def _dt(us: int) -> datetime:
-    return _EPOCH + _US * us
 
 
 # Canonical IANA names are Area/Location (a few have a third part) or UTC. The rest of the
@@ -270,6 +263,7 @@ class Person:
     key: str
     hours: WorkingHours
     busy: Sequence[Interval] = ()
+    packed: tuple[PackedBusy, ...] = ()  # busy time already packed (the mirror's)
 
 
 @dataclass(frozen=True)
@@ -369,10 +363,22 @@ def _intersect(streams: Sequence[Iterator[_Span]]) -> Iterator[_Span]:
                     return
 
 
+def _busy_parts(people: Sequence[Person], holds: Sequence[Interval], rules: SlotRules,
+               working: Sequence[_Span]) -> list[PackedBusy]:
+    """Everyone's busy time (and the holds) as packed parts widened by the shared buffers.
+    Busy given as Interval lists is packed here, after dropping what cannot touch working
+    time (comparing datetimes is cheap, converting them is not)."""
+    before, after = rules.buffer_before // _US, rules.buffer_after // _US
+    given = list(chain(holds, *(person.busy for person in people)))
+    parts = [*(part for person in people for part in person.packed)]
+    if given:
+        parts.append(PackedBusy.from_intervals(_relevant(given, working, before, after)))
+    return [part.grown(rules.buffer_before, rules.buffer_after) for part in parts]
+
+
 def _relevant(intervals: Iterable[Interval], working: Sequence[_Span], before: int,
               after: int) -> list[Interval]:
-    """Only busy that touches shared working time (with buffers) can block a slot; dropping
-    the rest before sorting makes the sort, the costliest step, several times smaller."""
+    """Only busy that touches working time (with buffers) can block a slot."""
     if not working:
         return []
     lows = [_dt(s - before) for s, _ in working]
@@ -383,42 +389,13 @@ def _relevant(intervals: Iterable[Interval], working: Sequence[_Span], before: i
             if (i := bisect_right(highs, interval.start)) < last and interval.end > lows[i]]
 
 
-def _merged_busy(intervals: Iterable[Interval]) -> Iterator[tuple[datetime, datetime]]:
-    """Busy sorted and joined as datetime pairs: comparing datetimes is cheap, converting not."""
-    ordered = sorted(intervals, key=_START)
-    if not ordered:
-        return
-    cur_start, cur_end = ordered[0].start, ordered[0].end
-    for interval in islice(ordered, 1, None):
-        if interval.start > cur_end:
-            yield cur_start, cur_end
-            cur_start, cur_end = interval.start, interval.end
-        elif interval.end > cur_end:
-            cur_end = interval.end
-    yield cur_start, cur_end
-
-
-def _subtract(free: Iterable[_Span], busy: Iterator[tuple[datetime, datetime]],
-              before: int, after: int) -> Iterator[_Span]:
-    """Free spans minus busy grown by the buffers: a start needs `before` after the last busy
-    end, an end needs `after` before the next busy start. Busy outside the free spans is
-    skipped by datetime comparison and never converted."""
-    alive: deque[tuple[datetime, datetime, int, int]] = deque()
-    source: Iterator[tuple[datetime, datetime]] | None = busy
-    for s, e in free:
-        lo, hi = _dt(s - before), _dt(e + after)  # busy must end after lo and start before hi
-        while alive and alive[0][1] <= lo:
-            alive.popleft()
-        while source is not None and not (alive and alive[-1][0] >= hi):
-            pair = next(source, None)
-            if pair is None:
-                source = None
-            elif pair[1] > lo:
-                alive.append((pair[0], pair[1], _us(pair[0]) - after, _us(pair[1]) + before))
+def _free_spans(working: Iterable[_Span], parts: Sequence[PackedBusy]) -> Iterator[_Span]:
+    """Working spans minus the busy pieces near each one, found by bisection: a proposal that
+    takes the first few days never looks at the busy time of the rest of the window."""
+    for s, e in working:
         cursor = s
-        for busy_start, _, blocked_from, blocked_until in alive:
-            if busy_start >= hi:
-                break
+        for blocked_from, blocked_until in _join(sorted(chain.from_iterable(
+                part.touching(s, e) for part in parts))):
             if blocked_from > cursor:
                 yield cursor, blocked_from
             cursor = max(cursor, blocked_until)
@@ -506,10 +483,7 @@ def _open_starts(people: Sequence[Person], working: list[_Span],
                  grid_segments: Sequence[tuple[int, int, int]], rules: SlotRules,
                  holds: Sequence[Interval]) -> Iterator[int]:
     """Grid starts inside `working` that no one's busy time (or a hold) blocks."""
-    before, after = rules.buffer_before // _US, rules.buffer_after // _US
-    busy = _merged_busy(_relevant(chain(holds, *(person.busy for person in people)),
-                                  working, before, after))
-    free = _subtract(working, busy, before, after)
+    free = _free_spans(working, _busy_parts(people, holds, rules, working))
     return _grid_starts(free, grid_segments, rules.duration // _US, rules.grid // _US)
 
 
