@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,8 +30,8 @@ from scheduler.log import append
 from scheduler.outside_hours import hours_meet, outside_hours_slots
 from scheduler.plans import parse_plan
 from scheduler.preferences import (
+    extra_buffers,
     meeting_duration,
-    padded,
     preferences_of,
     prospect_daytime,
     shared_rules,
@@ -45,9 +45,10 @@ from scheduler.reservations import (
     ensure_free,
     insert_followup,
     meeting_of,
+    pick_helpers,
     release_reservations,
-    reserved_intervals,
     resolve_helpers,
+    update_reservations,
     upsert_prospect,
 )
 from scheduler.settings import Settings
@@ -83,7 +84,8 @@ def propose_slots(request: ProposalRequest, *, rep: User, store: Store, calendar
                   clock: Clock, settings: Settings) -> Proposal:
     """The best open slots for rep, helpers and the prospect's daytime, holds excluded."""
     now = clock.now()
-    helpers = resolve_helpers(store, request.helpers, rep=rep)
+    roster = calendars.roster(rep, request.helpers)
+    helpers = pick_helpers(request.helpers, roster.users, rep=rep)
     people = [rep, *helpers]
     start = max(now, request.earliest or now)
     end = min(request.latest or now + timedelta(days=settings.search_days),
@@ -92,15 +94,13 @@ def propose_slots(request: ProposalRequest, *, rep: User, store: Store, calendar
         raise InvalidInput("latest must be in the future", field="latest")
     window = Interval(start, end)
 
-    report = calendars.busy(people, window)
-    with store.reading() as session:
-        reserved = reserved_intervals(session, [p.id for p in people], window, now=now)
+    report = calendars.mirrored_busy(roster, people, window, now)
     own = [preferences_of(p, settings) for p in people]
     rules = shared_rules(own, duration_minutes=meeting_duration(request, own[0]),
                          grid_minutes=settings.slot_grid_minutes)
     persons = [Person(key=p.email, hours=mine.working_hours,
-                      busy=padded([*report.busy.get(p.email, []), *reserved.get(p.id, [])],
-                                  mine, rules))
+                      packed=tuple(part.grown(*extra_buffers(mine, rules))
+                                   for part in report.packed[p.email]))
                for p, mine in zip(people, own, strict=True)]
     daytime = prospect_daytime(own[0], request.prospect.timezone)
     slots = rank_slots(
@@ -208,10 +208,8 @@ def reschedule_followup(followup_id: str, start: datetime, *, actor: str,
         followup.start, followup.end = meeting.start, meeting.end
         step = transition(followup.status, Change.RESCHEDULE)
         enter(followup, step, now=now)
-        session.execute(update(Reservation)
-                        .where(Reservation.followup_id == followup_id, Reservation.active)
-                        .values(start=meeting.start, end=meeting.end)
-                        .execution_options(synchronize_session=False))
+        update_reservations(session, Reservation.followup_id == followup_id,
+                            Reservation.active, start=meeting.start, end=meeting.end)
         outbox.enqueue_followup_change(session, followup, method="REQUEST", now=now,
                                        invite=invite)
         if actor == "prospect":

@@ -6,20 +6,24 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, and_, cast, func, literal, or_, select
+from sqlalchemy.orm import lazyload
 
 from scheduler.availability import Interval
 from scheduler.clock import Clock
 from scheduler.credentials import CredentialCipher
 from scheduler.errors import NeedsReconnect, ProviderUnavailable
 from scheduler.log import append
+from scheduler.mirror import BusyMirror, connection_key, local_key, reserved_key
+from scheduler.packed import PackedBusy
 from scheduler.providers.base import CalendarProvider, ProviderRegistry
 from scheduler.providers.local import LocalCalendar
 from scheduler.settings import Settings
 from scheduler.store import Store
-from scheduler.store.models import Connection, User
+from scheduler.store.models import BusyVersion, Connection, User
 
 # provider name -> builder(connection, credentials, settings, save_credentials)
 ProviderBuilder = Callable[[Connection, dict[str, Any], Settings,
@@ -48,6 +52,25 @@ class BusyReport:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Roster:
+    """The rep and the asked-for helpers who exist (by address), their connections and the
+    versions of their busy time: what a proposal needs before the maths, in one query."""
+
+    users: dict[str, User]
+    connections: tuple[Connection, ...]
+    versions: dict[str, int]
+
+
+@dataclass
+class ProposalBusy:
+    """A proposal's busy time: packed parts per person, and who could not be read."""
+
+    packed: dict[str, list[PackedBusy]]
+    errors: dict[str, str] = field(default_factory=dict)
+    live_reads: int = 0  # people whose provider was asked, the mirror being stale or absent
+
+
 class Calendars:
     def __init__(self, *, store: Store, settings: Settings, clock: Clock,
                  providers: ProviderRegistry,
@@ -58,6 +81,7 @@ class Calendars:
         self.clock = clock
         self.providers = providers
         self.local = LocalCalendar(store)
+        self.mirror = BusyMirror(store)
         self.builders = dict(builders or {})
         self._cipher = cipher
 
@@ -79,6 +103,67 @@ class Calendars:
                 return Source(connection.provider, connection.id, booking,
                               tuple(connection.busy_calendars or ()) or (booking,))
         return Source(LocalCalendar.name, None, user.email)
+
+    def roster(self, rep: User, helpers: Sequence[str]) -> Roster:
+        """One query: users, their connections and their busy versions (scheduler.mirror)."""
+        with self.store.reading() as session:
+            rows = session.execute(_roster_query(rep.id, helpers)).all()
+        users: dict[str, User] = {}
+        connections: list[Connection] = []
+        versions: dict[str, int] = {}
+        for user, connection, reserved, local, mirrored in rows:
+            users.setdefault(user.email, user)
+            versions[reserved_key(user.id)] = reserved or 0
+            versions[local_key(user.email)] = local or 0
+            if connection is not None:
+                connections.append(connection)
+                versions[connection_key(connection.id)] = mirrored or 0
+        return Roster(users=users, connections=tuple(connections), versions=versions)
+
+    def mirrored_busy(self, roster: Roster, people: Sequence[User], window: Interval,
+                      now: datetime) -> ProposalBusy:
+        """Everyone's busy time for a proposal: reservations and built-in calendars from the
+        mirror; a connected account from its mirror while fresh, else from the provider
+        (batched as in `busy`)."""
+        wanted: dict[str, list[str]] = {}  # email -> keys
+        live: list[User] = []
+        sources: dict[str, Source] = {}
+        by_id = {c.id: c for c in roster.connections}
+        for person in people:
+            source = sources[person.email] = self.source_of(person, roster.connections)
+            keys = wanted[person.email] = [reserved_key(person.id)]
+            if source.connection_id is None:
+                keys.append(local_key(person.email))
+            elif self._mirror_fresh(by_id[source.connection_id], window, now):
+                keys.append(connection_key(source.connection_id))
+            else:
+                live.append(person)
+        copies = self.mirror.busy({key: roster.versions.get(key, 0)
+                                   for keys in wanted.values() for key in keys}, window, now)
+        result = ProposalBusy(packed={email: [copies[key] for key in keys if len(copies[key])]
+                                      for email, keys in wanted.items()},
+                              live_reads=len(live))
+        if live:
+            report = self.busy(live, window, sources=sources)
+            for email, intervals in report.busy.items():
+                if intervals:
+                    result.packed[email].append(PackedBusy.from_intervals(intervals))
+            result.errors.update(report.errors)
+        return result
+
+    def _mirror_fresh(self, connection: Connection, window: Interval, now: datetime) -> bool:
+        """A connection's mirror answers while it covers the window and is younger than the
+        setting: longer when its push channel is open, as a change would have been told."""
+        if (connection.status != "active" or connection.busy_mirrored_at is None
+                or connection.busy_mirrored_until is None
+                or window.end > connection.busy_mirrored_until):
+            return False
+        channel = connection.channel or {}
+        pushed = "expires_at" in channel and datetime.fromisoformat(
+            str(channel["expires_at"])) > now
+        minutes = (self.settings.busy_mirror_push_max_age_minutes if pushed
+                   else self.settings.busy_mirror_max_age_minutes)
+        return now - connection.busy_mirrored_at <= timedelta(minutes=minutes)
 
     def sources(self, people: Sequence[User]) -> dict[str, Source]:
         with self.store.reading() as session:
@@ -106,11 +191,12 @@ class Calendars:
 
     # Reading
 
-    def busy(self, people: Sequence[User], window: Interval) -> BusyReport:
+    def busy(self, people: Sequence[User], window: Interval, *,
+             sources: dict[str, Source] | None = None) -> BusyReport:
         """Busy time of everyone, one batched call per provider account, all in parallel.
         People on the rep's provider are read through the rep's account (a colleague's
         free/busy is visible inside one organisation), so a proposal costs one round trip."""
-        sources = self.sources(people)
+        sources = sources if sources is not None else self.sources(people)
         groups: dict[tuple[str, int | None], list[str]] = {}
         lead = sources[people[0].email] if people else None
         through_lead = lead is not None and self._reads_colleagues(lead.provider)
@@ -202,6 +288,23 @@ class Calendars:
             append(session, "connection.needs_reconnect", at=self.clock.now(),
                    rep_id=connection.user_id, provider=connection.provider,
                    account=connection.account, reason=reason)
+
+
+def _roster_query(rep_id: int, helpers: Sequence[str]):
+    def version(key):
+        return (select(BusyVersion.version).where(BusyVersion.key == key)
+                .scalar_subquery())
+
+    return (select(User, Connection,
+                   version(literal("reserved:") + cast(User.id, String)),
+                   version(literal("local:") + func.lower(User.email)),
+                   version(literal("connection:") + cast(Connection.id, String)))
+            .outerjoin(Connection, and_(Connection.user_id == User.id,
+                                        Connection.provider != LocalCalendar.name,
+                                        Connection.status.in_(("active", "needs_reconnect"))))
+            .where(or_(User.id == rep_id, User.email.in_(list(helpers))))
+            .order_by(User.id, Connection.id)
+            .options(lazyload(Connection.user)))
 
 
 def _merged(lists: list[list[Interval]]) -> list[Interval]:

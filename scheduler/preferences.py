@@ -87,7 +87,7 @@ def meeting_duration(request: Any, preferences: Preferences) -> int:
 def shared_rules(people: Sequence[Preferences], *, duration_minutes: int,
                  grid_minutes: int) -> SlotRules:
     """Buffers everyone asks for (the smallest; the rest pad each one's own busy time, see
-    `padded`) and the longest notice anyone asks for."""
+    `extra_buffers`) and the longest notice anyone asks for."""
     return SlotRules(duration=timedelta(minutes=duration_minutes),
                      grid=timedelta(minutes=grid_minutes),
                      buffer_before=min(p.buffer_before for p in people),
@@ -95,16 +95,12 @@ def shared_rules(people: Sequence[Preferences], *, duration_minutes: int,
                      notice=max(p.min_notice for p in people))
 
 
-def padded(busy: Sequence[Interval], preferences: Preferences,
-           rules: SlotRules) -> Sequence[Interval]:
-    """A person's busy time grown by the part of their buffers the shared rules lack: a
-    slot must start `buffer_before` after it ends and end `buffer_after` before it starts.
-    Nothing is copied when their buffers are the shared ones (the usual case)."""
-    before = preferences.buffer_before - rules.buffer_before
-    after = preferences.buffer_after - rules.buffer_after
-    if not (before or after):
-        return busy
-    return [Interval(b.start - after, b.end + before) for b in busy]
+def extra_buffers(preferences: Preferences, rules: SlotRules) -> tuple[timedelta, timedelta]:
+    """The part of a person's buffers the shared rules lack, by which their busy time is
+    read wider (`PackedBusy.grown`): a slot must start `buffer_before` after a busy piece
+    ends and end `buffer_after` before one starts."""
+    return (preferences.buffer_before - rules.buffer_before,
+            preferences.buffer_after - rules.buffer_after)
 
 
 def blocked_window(start: datetime, end: datetime, preferences: Preferences) -> Interval:

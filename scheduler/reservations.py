@@ -6,7 +6,7 @@ inside one; the verbs that compose these pieces do that."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -21,6 +21,7 @@ from scheduler.clock import iso_utc
 from scheduler.errors import InvalidInput, ProviderUnavailable, SlotTaken
 from scheduler.lifecycle import Change, transition
 from scheduler.log import append
+from scheduler.mirror import busy_changed, reserved_key
 from scheduler.plans import STEP_TYPES, Plan
 from scheduler.preferences import blocked_window, preferences_of
 from scheduler.requests import ProspectIn
@@ -84,6 +85,12 @@ def resolve_helpers(store: Store, emails: Sequence[str], *, rep: User) -> list[U
         return []
     with store.reading() as session:
         users = {u.email: u for u in session.scalars(select(User).where(User.email.in_(emails)))}
+    return pick_helpers(emails, users, rep=rep)
+
+
+def pick_helpers(emails: Sequence[str], users: Mapping[str, User], *, rep: User) -> list[User]:
+    """The helpers asked for, from the users found by address; the first one who is the rep
+    or unknown is named."""
     helpers: list[User] = []
     for index, email in enumerate(emails):
         if email == rep.email:
@@ -175,28 +182,43 @@ def check_no_clash(session: Session, meeting: Meeting, *, settings: Settings, no
                             field="start")
 
 
+def add_reservations(session: Session, user_ids: Sequence[int], *, start: datetime,
+                     end: datetime, followup_id: str | None = None,
+                     hold_id: int | None = None) -> None:
+    for user_id in user_ids:
+        session.add(Reservation(user_id=user_id, start=start, end=end, followup_id=followup_id,
+                                hold_id=hold_id, active=True))
+    busy_changed(session, map(reserved_key, user_ids))
+
+
+def update_reservations(session: Session, *where, **values) -> None:
+    """Every change to existing reservations goes through here, so the people whose time it
+    touched have their busy version bumped in the same transaction (scheduler.mirror)."""
+    touched = session.execute(update(Reservation).where(*where).values(**values)
+                              .returning(Reservation.user_id)
+                              .execution_options(synchronize_session=False)).scalars().all()
+    busy_changed(session, map(reserved_key, touched))
+
+
 def release_expired_holds(session: Session, user_ids: Iterable[int], *, now: datetime) -> None:
     """Expired holds stop counting at once; on PostgreSQL the exclusion constraint must
     not see them either."""
     expired = select(Hold.id).where(or_(Hold.expires_at <= now, Hold.released_at.is_not(None)))
-    session.execute(update(Reservation)
-                    .where(Reservation.user_id.in_(list(user_ids)), Reservation.active,
-                           Reservation.hold_id.in_(expired))
-                    .values(active=False)
-                    .execution_options(synchronize_session=False))
+    update_reservations(session, Reservation.user_id.in_(list(user_ids)), Reservation.active,
+                        Reservation.hold_id.in_(expired), active=False)
 
 
 def release_reservations(session: Session, followup_id: str) -> None:
-    session.execute(update(Reservation).where(Reservation.followup_id == followup_id)
-                    .values(active=False).execution_options(synchronize_session=False))
+    update_reservations(session, Reservation.followup_id == followup_id, Reservation.active,
+                        active=False)
 
 
 def release_holds(session: Session, offer_id: str, *, now: datetime) -> None:
     hold_ids = select(Hold.id).where(Hold.offer_id == offer_id)
     session.execute(update(Hold).where(Hold.offer_id == offer_id, Hold.released_at.is_(None))
                     .values(released_at=now).execution_options(synchronize_session=False))
-    session.execute(update(Reservation).where(Reservation.hold_id.in_(hold_ids))
-                    .values(active=False).execution_options(synchronize_session=False))
+    update_reservations(session, Reservation.hold_id.in_(hold_ids), Reservation.active,
+                        active=False)
 
 
 def upsert_prospect(session: Session, prospect: ProspectIn, *, now: datetime) -> Prospect:
@@ -241,9 +263,8 @@ def insert_followup(session: Session, meeting: Meeting, *, settings: Settings, n
         session.add(FollowUpHelper(followup_id=followup.id, user_id=helper.id))
     for position, step in enumerate(meeting.plan.steps):
         session.add(step_row(followup.id, position, step))
-    for user_id in ids:
-        session.add(Reservation(user_id=user_id, start=meeting.start, end=meeting.end,
-                                followup_id=followup.id, active=True))
+    add_reservations(session, ids, start=meeting.start, end=meeting.end,
+                     followup_id=followup.id)
     outbox.enqueue_followup_change(session, followup, method="REQUEST", now=now, invite=invite)
     append(session, book.log_kind, at=now, rep_id=meeting.rep.id, followup_id=followup.id,
            via=via, prospect=meeting.prospect.email, start=iso_utc(meeting.start),
@@ -269,7 +290,5 @@ def hold_slots(session: Session, offer: Offer, meetings: Sequence[Meeting], *,
                    expires_at=offer.expires_at)
         session.add(row)
         session.flush()
-        for user_id in ids:
-            session.add(Reservation(user_id=user_id, start=meeting.start, end=meeting.end,
-                                    hold_id=row.id, active=True))
+        add_reservations(session, ids, start=meeting.start, end=meeting.end, hold_id=row.id)
     session.flush()

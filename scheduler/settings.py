@@ -61,6 +61,15 @@ class Settings(BaseModel):
     search_days: int = Field(default=21, ge=1, le=90)
     offer_expiry_minutes: int = Field(default=1440, ge=5)
 
+    # The busy mirror (scheduler.mirror): a connected calendar's busy time, as its last sync
+    # read it, answers proposals while it is this fresh; older, the provider is asked.
+    busy_mirror_max_age_minutes: int = Field(
+        default=5, ge=1, le=1440,
+        description="How old a mirror of an account without a push channel may be.")
+    busy_mirror_push_max_age_minutes: int = Field(
+        default=60, ge=1, le=1440,
+        description="How old a mirror of an account whose push channel is open may be.")
+
     # Outbound
     crm_webhook_url: str | None = None
     crm_webhook_secret: str | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from scheduler.errors import NeedsReconnect, ProviderRejected, ProviderUnavailab
 from scheduler.lifecycle import FINAL, LIVE, Change, Status, enter, stored_answer, transition
 from scheduler.log import append
 from scheduler.providers.base import EventChange
-from scheduler.reservations import release_reservations
+from scheduler.reservations import release_reservations, update_reservations
 from scheduler.store import Store
 from scheduler.store.models import (
     CalendarEventRecord,
@@ -187,12 +187,10 @@ def _claim_time(session: Session, followup: FollowUp) -> None:
     where = (Reservation.followup_id == followup.id,)
     try:
         with session.begin_nested():
-            session.execute(update(Reservation).where(*where)
-                            .values(start=followup.start, end=followup.end, active=True)
-                            .execution_options(synchronize_session=False))
+            update_reservations(session, *where, start=followup.start, end=followup.end,
+                                active=True)
     except IntegrityError:
-        session.execute(update(Reservation).where(*where).values(active=False)
-                        .execution_options(synchronize_session=False))
+        update_reservations(session, *where, active=False)
 
 
 def _followup_for(session: Session, change: EventChange) -> FollowUp | None:

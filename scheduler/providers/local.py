@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.availability import Interval
+from scheduler.mirror import busy_changed, local_key
 from scheduler.providers.base import (
     FOLLOWUP_ID_PROPERTY,
     Attendee,
@@ -62,6 +63,7 @@ class LocalCalendar:
             for holder in holders:
                 if holder not in existing:
                     session.add(_row(holder, event, seq))
+            busy_changed(session, map(local_key, holders))
         return EventRef(provider=self.name, calendar_id=calendar_id, event_id=event.uid)
 
     def update_event(self, ref: EventRef, event: CalendarEvent) -> EventRef:
@@ -75,14 +77,19 @@ class LocalCalendar:
             for holder in _local_attendees(session, event):
                 if holder not in holders:
                     session.add(_row(holder, event, seq))
+                    holders.add(holder)
+            busy_changed(session, map(local_key, holders))
         return ref
 
     def cancel_event(self, ref: EventRef) -> None:
         with self.store.transaction() as session:
-            session.execute(update(LocalEvent)
-                            .where(LocalEvent.uid == ref.event_id,
-                                   LocalEvent.status != "cancelled")
-                            .values(status="cancelled", change_seq=_next_change(session)))
+            holders = session.scalars(update(LocalEvent)
+                                      .where(LocalEvent.uid == ref.event_id,
+                                             LocalEvent.status != "cancelled")
+                                      .values(status="cancelled",
+                                              change_seq=_next_change(session))
+                                      .returning(LocalEvent.calendar_id)).all()
+            busy_changed(session, map(local_key, holders))
 
     def changes(self, calendar_id: str, cursor: str | None) -> ChangeSet:
         since = int(cursor) if cursor and cursor.isdigit() else 0
@@ -110,6 +117,7 @@ class LocalCalendar:
             if session.get(LocalEvent, (calendar_id.lower(), uid)) is None:
                 session.add(LocalEvent(calendar_id=calendar_id.lower(), uid=uid, start=start,
                                        end=end, title=title, change_seq=_next_change(session)))
+                busy_changed(session, [local_key(calendar_id)])
         return uid
 
     def respond(self, uid: str, email: str, response: str) -> None:
@@ -126,9 +134,12 @@ class LocalCalendar:
         time asks every attendee again."""
         with self.store.transaction() as session:
             seq = _next_change(session)
+            holders = []
             for row in session.scalars(select(LocalEvent).where(LocalEvent.uid == uid)):
                 row.start, row.end, row.change_seq = start, end, seq
                 row.attendees = [dict(a, response="needsAction") for a in row.attendees or ()]
+                holders.append(row.calendar_id)
+            busy_changed(session, map(local_key, holders))
 
 
 # The built-in calendar is where people without a connection live: it has no accounts, and

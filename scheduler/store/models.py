@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -115,6 +116,10 @@ class Connection(Base):
     # Set by the first change notification, cleared when the sync starts: a burst of
     # notifications costs one sync.
     sync_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a sync last read this account's busy time into mirrored_busy, and up to when;
+    # proposals read the mirror while it is fresh (scheduler.mirror), else the provider.
+    busy_mirrored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    busy_mirrored_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
@@ -322,6 +327,30 @@ class LocalEvent(Base):
     status: Mapped[str] = mapped_column(String(20), default="confirmed")
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     change_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BusyVersion(Base):
+    """How often one calendar's busy time has changed (a key of scheduler.mirror), bumped in
+    the transaction that changes it: a process's mirror is current while its copy's version
+    is the one stored here."""
+
+    __tablename__ = "busy_versions"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class MirroredBusy(Base):
+    """A connected account's busy time as its last sync read it, over the mirror's horizon."""
+
+    __tablename__ = "mirrored_busy"
+    __table_args__ = (Index("ix_mirrored_busy_connection", "connection_id", "start_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id",
+                                                          ondelete="CASCADE"))
+    start: Mapped[datetime] = mapped_column("start_at", UTCDateTime)
+    end: Mapped[datetime] = mapped_column("end_at", UTCDateTime)
 
 
 class ShortLink(Base):

@@ -9,7 +9,8 @@ import pytest
 
 from scheduler.booking import book_followup, propose_slots
 from scheduler.providers.local import LocalCalendar
-from scheduler.store.models import Hold, Offer, Prospect, Reservation
+from scheduler.reservations import add_reservations
+from scheduler.store.models import Hold, Offer, Prospect
 from tests.services.helpers import booking, proposal
 
 
@@ -70,8 +71,7 @@ def test_a_held_slot_is_not_proposed_to_others(runtime, rep):
                     expires_at=offer.expires_at)
         session.add(hold)
         session.flush()
-        session.add(Reservation(user_id=rep.id, start=first.start, end=first.end,
-                                hold_id=hold.id, active=True))
+        add_reservations(session, [rep.id], start=first.start, end=first.end, hold_id=hold.id)
 
     held = propose_slots(proposal(count=1), rep=rep, **_deps(runtime)).slots[0]
     runtime.clock.advance(timedelta(hours=1, minutes=1))  # the hold has expired

@@ -1,0 +1,176 @@
+"""The busy mirror: each calendar's busy time held in memory per process, packed for the
+engine, so a proposal reads no busy rows while its people's copies are current.
+
+Every calendar has a key (a person's built-in calendar, their reservations, a connected
+account) and a version in `busy_versions`, bumped by `busy_changed` in the same transaction
+as every write that changes its busy time. A proposal reads its people's versions in the
+query it makes anyway (`Calendars.roster`), so a copy is known current without a query of
+its own; and a booking committed by any process is seen by the next proposal of every
+process, with no notification to wait for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from scheduler.availability import Interval
+from scheduler.packed import PackedBusy, to_us
+from scheduler.store import Store
+from scheduler.store.models import BusyVersion, Hold, LocalEvent, MirroredBusy, Reservation
+
+# How far ahead a copy is read: past the longest search (booking.MAX_SEARCH_DAYS) with
+# room, so copies stay useful for weeks before a window outgrows them.
+HORIZON = timedelta(days=120)
+BEHIND = timedelta(days=1)
+
+
+def local_key(calendar_id: str) -> str:
+    """A built-in calendar (named by its owner's address)."""
+    return f"local:{calendar_id.lower()}"
+
+
+def reserved_key(user_id: int) -> str:
+    """A person's live follow-ups and unexpired holds: busy whatever calendars say."""
+    return f"reserved:{user_id}"
+
+
+def connection_key(connection_id: int) -> str:
+    """A connected account's busy time as its last sync read it (mirrored_busy)."""
+    return f"connection:{connection_id}"
+
+
+def busy_changed(session: Session, keys: Iterable[str]) -> None:
+    """Bump these calendars' versions inside the caller's transaction, in one order
+    everywhere, so two writers never wait on each other's rows in a cycle."""
+    ordered = sorted(set(keys))
+    if not ordered:
+        return
+    table = BusyVersion.__table__
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values([{"key": key, "version": 1} for key in ordered])
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[table.c.key], set_={"version": table.c.version + 1}))
+
+
+def versions(session: Session, keys: Iterable[str]) -> dict[str, int]:
+    keys = list(keys)
+    found = dict(session.execute(select(BusyVersion.key, BusyVersion.version)
+                                 .where(BusyVersion.key.in_(keys))).all())
+    return {key: found.get(key, 0) for key in keys}
+
+
+@dataclass(frozen=True, slots=True)
+class _Copy:
+    version: int
+    busy: PackedBusy
+    low: int  # µs: the span it was read for
+    high: int
+    valid_until: int | None  # µs: a hold in it lapses then
+
+    def current(self, version: int, low: int, high: int, now: int) -> bool:
+        return (self.version >= version and self.low <= low and high <= self.high
+                and (self.valid_until is None or now < self.valid_until))
+
+
+class BusyMirror:
+    """One process's copies. Reads are lock-free: two threads missing the same copy at
+    once both read it, and the later one's copy stays (both are current)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._copies: dict[str, _Copy] = {}
+        self.reads = 0  # copies read from the database, for tests and benchmarks
+
+    def busy(self, wanted: Mapping[str, int], window: Interval,
+             now: datetime) -> dict[str, PackedBusy]:
+        """Each key's busy time; `wanted` maps a key to the version the caller just read.
+        Only copies that are missing, older, too short or holding a lapsed hold are read."""
+        low, high, at = to_us(window.start), to_us(window.end), to_us(now)
+        found: dict[str, PackedBusy] = {}
+        stale: list[str] = []
+        for key, version in wanted.items():
+            copy = self._copies.get(key)
+            if copy is not None and copy.current(version, low, high, at):
+                found[key] = copy.busy
+            else:
+                stale.append(key)
+        if stale:
+            span = Interval(min(window.start, now - BEHIND), max(window.end, now + HORIZON))
+            for key, copy in self._read(stale, span, now).items():
+                self._copies[key] = copy
+                found[key] = copy.busy
+        return found
+
+    def forget(self) -> None:
+        self._copies.clear()
+
+    def nbytes(self) -> int:
+        return sum(copy.busy.nbytes() for copy in self._copies.values())
+
+    def _read(self, keys: list[str], span: Interval, now: datetime) -> dict[str, _Copy]:
+        """Versions first, then rows: a write landing between the two leaves a copy marked
+        older than its rows, which the next proposal reads again (never the other way)."""
+        kinds: dict[str, list[str]] = {}
+        for key in keys:
+            kind, _, ident = key.partition(":")
+            kinds.setdefault(kind, []).append(ident)
+        pairs: dict[str, list[tuple[int, int]]] = {key: [] for key in keys}
+        lapses: dict[str, int] = {}
+        with self.store.reading() as session:
+            current = versions(session, keys)
+            for calendar_id, start, end in _local_rows(session, kinds.get("local", ()), span):
+                pairs[local_key(calendar_id)].append((to_us(start), to_us(end)))
+            for user_id, start, end, expires in _reserved_rows(
+                    session, kinds.get("reserved", ()), span, now):
+                key = reserved_key(user_id)
+                pairs[key].append((to_us(start), to_us(end)))
+                if expires is not None:
+                    lapses[key] = min(lapses.get(key, to_us(expires)), to_us(expires))
+            for connection_id, start, end in _mirrored_rows(
+                    session, kinds.get("connection", ()), span):
+                pairs[connection_key(connection_id)].append((to_us(start), to_us(end)))
+        self.reads += len(keys)
+        low, high = to_us(span.start), to_us(span.end)
+        return {key: _Copy(current[key], PackedBusy.from_pairs(pairs[key]), low, high,
+                           lapses.get(key)) for key in keys}
+
+
+def _local_rows(session: Session, calendar_ids: Iterable[str], span: Interval):
+    ids = list(calendar_ids)
+    if not ids:
+        return []
+    # Core rows, not ORM ones: a copy can hold thousands.
+    return session.connection().execute(
+        select(LocalEvent.calendar_id, LocalEvent.start, LocalEvent.end)
+        .where(LocalEvent.calendar_id.in_(ids), LocalEvent.status != "cancelled",
+               LocalEvent.start < span.end, LocalEvent.end > span.start)).all()
+
+
+def _reserved_rows(session: Session, user_ids: Iterable[str], span: Interval, now: datetime):
+    ids = [int(user_id) for user_id in user_ids]
+    if not ids:
+        return []
+    return session.connection().execute(
+        select(Reservation.user_id, Reservation.start, Reservation.end, Hold.expires_at)
+        .outerjoin(Hold, Reservation.hold_id == Hold.id)
+        .where(Reservation.user_id.in_(ids), Reservation.active,
+               Reservation.start < span.end, Reservation.end > span.start,
+               or_(Reservation.hold_id.is_(None),
+                   and_(Hold.expires_at > now, Hold.released_at.is_(None))))).all()
+
+
+def _mirrored_rows(session: Session, connection_ids: Iterable[str], span: Interval):
+    ids = [int(connection_id) for connection_id in connection_ids]
+    if not ids:
+        return []
+    return session.connection().execute(
+        select(MirroredBusy.connection_id, MirroredBusy.start, MirroredBusy.end)
+        .where(MirroredBusy.connection_id.in_(ids), MirroredBusy.start < span.end,
+               MirroredBusy.end > span.start)).all()
