@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, and_, cast, func, literal, or_, select
@@ -17,7 +17,7 @@ from scheduler.clock import Clock
 from scheduler.credentials import CredentialCipher
 from scheduler.errors import NeedsReconnect, ProviderUnavailable
 from scheduler.log import append
-from scheduler.mirror import BusyMirror, connection_key, local_key, reserved_key
+from scheduler.mirror import BusyMirror, connection_key, local_key, max_age, reserved_key
 from scheduler.packed import PackedBusy
 from scheduler.providers.base import CalendarProvider, ProviderRegistry
 from scheduler.providers.local import LocalCalendar
@@ -158,12 +158,8 @@ class Calendars:
                 or connection.busy_mirrored_until is None
                 or window.end > connection.busy_mirrored_until):
             return False
-        channel = connection.channel or {}
-        pushed = "expires_at" in channel and datetime.fromisoformat(
-            str(channel["expires_at"])) > now
-        minutes = (self.settings.busy_mirror_push_max_age_minutes if pushed
-                   else self.settings.busy_mirror_max_age_minutes)
-        return now - connection.busy_mirrored_at <= timedelta(minutes=minutes)
+        return now - connection.busy_mirrored_at <= max_age(connection.channel, now,
+                                                            self.settings)
 
     def sources(self, people: Sequence[User]) -> dict[str, Source]:
         with self.store.reading() as session:

@@ -27,6 +27,7 @@ from scheduler.errors import (
     ProviderUnavailable,
 )
 from scheduler.log import append
+from scheduler.mirror import max_age
 from scheduler.providers.base import CalendarInfo, RawRequest, Reply
 from scheduler.settings import Settings
 from scheduler.store import Store
@@ -36,6 +37,8 @@ from scheduler.sync import SyncResult, sync_connection
 logger = logging.getLogger(__name__)
 
 RENEW_BEFORE = timedelta(hours=12)
+# A busy mirror is refreshed this long before it would be too old to answer proposals.
+POLL_AHEAD = timedelta(minutes=1)
 HOOKS = "/hooks/"  # + the provider's name: where its change notifications arrive
 
 
@@ -294,6 +297,23 @@ def connection_for_channel(store: Store, provider: str, channel_id: str,
 
 
 # --- syncs asked for by notifications ---------------------------------------------------------
+
+def request_mirror_refreshes(*, store: Store, clock: Clock, settings: Settings) -> int:
+    """Polling: ask for a sync of every account whose mirror will be too old within a
+    minute, so a quiet calendar (or one without push) keeps answering proposals."""
+    now = clock.now()
+    with store.reading() as session:
+        rows = session.execute(select(Connection.id, Connection.busy_mirrored_at,
+                                      Connection.channel).where(
+            Connection.status == "active", Connection.busy_mirrored_at.is_not(None),
+            Connection.sync_requested_at.is_(None))).all()
+    due = [connection_id for connection_id, mirrored_at, channel in rows
+           if now - mirrored_at >= max_age(channel, now, settings) - POLL_AHEAD]
+    for connection_id in due:
+        request_sync(connection_id, store=store, clock=clock)
+    return len(due)
+
+
 
 def request_sync(connection_id: int, *, store: Store, clock: Clock) -> bool:
     """Mark the connection as wanting a sync; True only for the first request since the last

@@ -34,9 +34,9 @@ class ManualJobs:
 
 class ThreadJobs:
     """One daemon thread: runs the work when kicked, and every `interval` seconds anyway
-    (retries fall due, offers expire, steps stall). Calendars are not polled here: a tick
-    syncs only the connections a push notification or the rep asked to sync (`nextstep
-    sync` reads them all)."""
+    (retries fall due, offers expire, steps stall). A tick syncs the connections a push
+    notification or the rep asked to sync, and those whose busy mirror is about to age
+    out (`nextstep sync` reads them all)."""
 
     def __init__(self, work: Callable[[], object], *, interval: float = 30.0) -> None:
         self.work = work

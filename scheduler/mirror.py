@@ -29,6 +29,18 @@ from scheduler.store.models import BusyVersion, Hold, LocalEvent, MirroredBusy, 
 # room, so copies stay useful for weeks before a window outgrows them.
 HORIZON = timedelta(days=120)
 BEHIND = timedelta(days=1)
+# How far ahead a sync reads a connected account's busy time: the longest search, which is
+# also what one Google free/busy query answers.
+ACCOUNT_HORIZON = timedelta(days=90)
+
+
+def max_age(channel: Mapping | None, now: datetime, settings) -> timedelta:
+    """How old an account's mirror may be: longer while its push channel is open, since a
+    change would have been told and synced."""
+    expires = (channel or {}).get("expires_at")
+    pushed = expires is not None and datetime.fromisoformat(str(expires)) > now
+    return timedelta(minutes=settings.busy_mirror_push_max_age_minutes if pushed
+                     else settings.busy_mirror_max_age_minutes)
 
 
 def local_key(calendar_id: str) -> str:

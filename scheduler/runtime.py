@@ -14,7 +14,11 @@ import requests
 from scheduler.booking import Jobs
 from scheduler.calendars import Calendars, ProviderBuilder
 from scheduler.clock import Clock, SystemClock
-from scheduler.connections import renew_push_channels, run_requested_syncs
+from scheduler.connections import (
+    renew_push_channels,
+    request_mirror_refreshes,
+    run_requested_syncs,
+)
 from scheduler.errors import SchedulerError
 from scheduler.invites import Mailer, mailer_from_settings
 from scheduler.log import push_to_crm
@@ -90,6 +94,7 @@ class Nextstep:
             except SchedulerError as exc:
                 logger.warning("CRM webhook: %s", exc.message)
         expire_offers(store=self.store, clock=self.clock)
+        request_mirror_refreshes(store=self.store, clock=self.clock, settings=self.settings)
         run_requested_syncs(store=self.store, calendars=self.calendars, clock=self.clock)
         renew_push_channels(store=self.store, calendars=self.calendars, clock=self.clock,
                             settings=self.settings)

@@ -3,20 +3,23 @@ flag plan steps past their "by when" as stalled."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler import outbox
+from scheduler.availability import Interval
 from scheduler.calendars import Calendars
 from scheduler.clock import Clock, iso_utc
 from scheduler.errors import NeedsReconnect, ProviderRejected, ProviderUnavailable, SchedulerError
 from scheduler.lifecycle import FINAL, LIVE, Change, Status, enter, stored_answer, transition
 from scheduler.log import append
-from scheduler.providers.base import EventChange
+from scheduler.mirror import ACCOUNT_HORIZON, busy_changed, connection_key
+from scheduler.providers.base import CalendarProvider, EventChange
 from scheduler.reservations import release_reservations, update_reservations
 from scheduler.store import Store
 from scheduler.store.models import (
@@ -24,9 +27,12 @@ from scheduler.store.models import (
     Connection,
     FollowUp,
     LogEntry,
+    MirroredBusy,
     Reservation,
     Step,
 )
+
+logger = logging.getLogger(__name__)
 
 # The prospect's answers that move the follow-up; tentative and needsAction are only kept.
 PROSPECT_ANSWERS = {"declined": Change.DECLINE, "accepted": Change.ACCEPT}
@@ -62,7 +68,39 @@ def sync_connection(connection_id: int, *, store: Store, calendars: Calendars,
         row = session.get(Connection, connection_id)
         row.sync_cursor, row.last_synced_at = change_set.cursor, clock.now()
         row.last_error = row.last_error_at = None
+    if provider is not calendars.local:
+        mirror_account(connection, provider, store=store, clock=clock)
     return SyncResult(connection_id, len(change_set.changes), applied, change_set.full_resync)
+
+
+def mirror_account(connection: Connection, provider: CalendarProvider, *, store: Store,
+                   clock: Clock) -> bool:
+    """Read the account's busy time over the mirror's horizon into mirrored_busy, so
+    proposals are answered without asking the provider. When it cannot answer for every
+    calendar the old copy is kept, to age out (then proposals ask the provider again)."""
+    now = clock.now()
+    window = Interval(now, now + ACCOUNT_HORIZON)
+    calendar_ids = list(connection.busy_calendars or ()) or [
+        connection.booking_calendar or connection.account]
+    try:
+        result = provider.busy(calendar_ids, window)
+    except (ProviderUnavailable, ProviderRejected, NeedsReconnect) as exc:
+        logger.warning("busy time of connection %s: %s", connection.id, exc.message)
+        return False
+    if result.errors:
+        logger.warning("busy time of connection %s: %s", connection.id,
+                       "; ".join(result.errors.values()))
+        return False
+    rows = [{"connection_id": connection.id, "start": span.start, "end": span.end}
+            for calendar_id in calendar_ids for span in result.busy.get(calendar_id, ())]
+    with store.transaction() as session:
+        session.execute(delete(MirroredBusy).where(MirroredBusy.connection_id == connection.id))
+        if rows:
+            session.execute(insert(MirroredBusy), rows)
+        row = session.get(Connection, connection.id)
+        row.busy_mirrored_at, row.busy_mirrored_until = now, window.end
+        busy_changed(session, [connection_key(connection.id)])
+    return True
 
 
 def apply_change(change: EventChange, *, store: Store, clock: Clock) -> bool:

@@ -1,6 +1,7 @@
 """A database outage answered as one: 503 with Retry-After (the API's error shape, a plain
 page elsewhere), a read retried once on a dropped connection, and nothing to restart after:
-the pool reconnects (pre-ping) as soon as the database is back."""
+the pool reconnects (a connection idle a while is pinged first, see scheduler.store.session)
+as soon as the database is back."""
 
 from __future__ import annotations
 

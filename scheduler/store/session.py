@@ -11,13 +11,17 @@ from typing import TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
 
 # PostgreSQL codes worth a retry: deadlock, serialization failure.
 RETRYABLE_SQLSTATES = {"40P01", "40001"}
+# A pooled connection idle this long is pinged before use; any connection is replaced after
+# RECYCLE_SECONDS (servers and proxies close old idle connections).
+PING_AFTER_IDLE_SECONDS = 5.0
+RECYCLE_SECONDS = 1800
 
 
 class Store:
@@ -67,6 +71,27 @@ def _is_retryable(exc: DBAPIError) -> bool:
     return "database is locked" in str(exc.orig)
 
 
+def _ping_after_idle(engine: Engine) -> None:
+    """Ping a pooled connection only when it has sat idle: under load (when a `SELECT 1` on
+    every checkout, pool_pre_ping, would be a round trip per request) connections are never
+    idle, and one dropped while in use invalidates the whole pool at the first error; after a
+    quiet spell or an outage, the ping finds the dead connection before a request does."""
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception as exc:  # any failure: this connection is gone, take another
+            raise DisconnectionError(str(exc)) from exc
+
+
 def ensure_sqlite_folder(url: str) -> None:
     """A SQLite file's folder is made on first use (a fresh install has no instance/)."""
     parsed = make_url(url)
@@ -78,8 +103,11 @@ def _make_engine(url: str, *, pool_size: int) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # Sessions in UTC: timestamps arrive already in the zone every column is read in.
-        return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2,
-                             pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
+        engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2,
+                               pool_recycle=RECYCLE_SECONDS,
+                               connect_args={"options": "-c timezone=UTC"})
+        _ping_after_idle(engine)
+        return engine
     ensure_sqlite_folder(url)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
