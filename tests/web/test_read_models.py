@@ -4,6 +4,7 @@ would fail (DetachedInstanceError) the moment a view or template touched it."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,8 +21,9 @@ from scheduler.store.models import (
     Prospect,
     Step,
 )
-from tests.web.api_support import PROSPECT, TUESDAY_3PM, book, plan
+from tests.web.api_support import PROSPECT, TUESDAY_3PM, book, booking, plan
 from tests.web.test_live_screen import call, plan_rows
+from tests.web.test_offer_pages import offer_on_postgresql
 
 
 def _lazy_everywhere(state) -> None:
@@ -42,18 +44,26 @@ def _expire_on_commit(session, *_) -> None:
             session.expire(row)
 
 
-@pytest.fixture(autouse=True)
-def strict_store(runtime):
+@contextmanager
+def strict(store):
     """The store without the two habits rows relied on: relationships loaded eagerly, and
     what a session loaded still readable after its commit."""
-    store = runtime.store
-    for maker in (store._read, store._write):
+    makers = (store._read, store._write)
+    for maker in makers:
         event.listen(maker, "do_orm_execute", _lazy_everywhere)
         event.listen(maker, "after_commit", _expire_on_commit)
-    yield store
-    for maker in (store._read, store._write):
-        event.remove(maker, "do_orm_execute", _lazy_everywhere)
-        event.remove(maker, "after_commit", _expire_on_commit)
+    try:
+        yield store
+    finally:
+        for maker in makers:
+            event.remove(maker, "do_orm_execute", _lazy_everywhere)
+            event.remove(maker, "after_commit", _expire_on_commit)
+
+
+@pytest.fixture(autouse=True)
+def strict_store(runtime):
+    with strict(runtime.store) as store:
+        yield store
 
 
 def path(url: str) -> str:
@@ -160,5 +170,17 @@ def test_the_followup_api_answers_every_change(api, runtime):
 
 
 def _booking():
-    from tests.web.api_support import booking
     return booking(TUESDAY_3PM.replace(hour=17))
+
+
+def test_the_offer_page_and_a_pick_on_postgresql(pg_runtime):
+    with strict(pg_runtime.store):
+        app, offer = offer_on_postgresql(pg_runtime, WTF_CSRF_ENABLED=False)
+        browser = app.test_client()
+        page = browser.get(path(offer["url"]))
+        assert page.status_code == 200, page.text
+        assert "Riley Rivera is holding these times for you, Dana Whitfield" in page.text
+        picked = browser.post(path(offer["url"]), data={"start": offer["slots"][1]["start"]})
+        assert picked.status_code == 303, picked.text
+        shown = browser.get(picked.headers["Location"])
+        assert shown.status_code == 200 and "Booked with Riley Rivera" in shown.text
