@@ -19,13 +19,14 @@ from scheduler.errors import Conflict
 from scheduler.lifecycle import LIVE
 from scheduler.log import append
 from scheduler.plans import parse_plan
+from scheduler.readmodels import FollowUpView
 from scheduler.reservations import Jobs, step_row
 from scheduler.store import Store
-from scheduler.store.models import FollowUp, Step
+from scheduler.store.models import Step
 
 
 def amend_plan(followup_id: str, plan: Mapping[str, Any], *, actor: str, viewer: Viewer,
-               store: Store, calendars: Calendars, clock: Clock, jobs: Jobs) -> FollowUp:
+               store: Store, calendars: Calendars, clock: Clock, jobs: Jobs) -> FollowUpView:
     """Replace the plan of a live follow-up. A step that stays as it was (who, what, kind,
     by when) keeps its done mark; attendees get the updated event."""
     now = clock.now()
@@ -34,7 +35,7 @@ def amend_plan(followup_id: str, plan: Mapping[str, Any], *, actor: str, viewer:
     parsed = parse_plan(plan, today=today)
     invite = not calendars.sends_own_invites(current.rep)
 
-    def amend(session: Session) -> FollowUp:
+    def amend(session: Session) -> None:
         followup = _owned(session, followup_id, viewer)
         if followup.status not in LIVE:
             raise Conflict(f"the follow-up is {followup.status}", field="status")
@@ -53,7 +54,6 @@ def amend_plan(followup_id: str, plan: Mapping[str, Any], *, actor: str, viewer:
         append(session, "plan.amended", at=now, rep_id=followup.rep_id,
                followup_id=followup_id, by=actor, previous_steps=before,
                steps=len(parsed.steps))
-        return followup
 
     store.retrying(amend)
     jobs.kick()

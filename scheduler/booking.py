@@ -36,6 +36,7 @@ from scheduler.preferences import (
     prospect_daytime,
     shared_rules,
 )
+from scheduler.readmodels import FollowUpView
 from scheduler.requests import BookingRequest, NoNextStep, ProposalRequest
 from scheduler.reservations import (
     Jobs,
@@ -73,7 +74,7 @@ class Proposal:
 
 @dataclass(frozen=True)
 class Booked:
-    followup: FollowUp
+    followup: FollowUpView
     created: bool  # False when an idempotent retry returned the first booking
 
 
@@ -146,8 +147,8 @@ def book_followup(request: BookingRequest, *, rep: User, store: Store, calendars
     ensure_free(meeting, calendars=calendars, settings=settings)
     invite = not calendars.sends_own_invites(rep)
     try:
-        followup = store.retrying(lambda session: insert_followup(
-            session, meeting, settings=settings, now=clock.now(), via=via, invite=invite))
+        followup = store.retrying(lambda session: FollowUpView.from_row(insert_followup(
+            session, meeting, settings=settings, now=clock.now(), via=via, invite=invite)))
     except IntegrityError:
         # A racing retry with the same key won: answer with its booking. Otherwise the
         # exclusion constraint (or a racing insert) said no: someone got there first.
@@ -185,20 +186,21 @@ def prepare_meeting(request: BookingRequest, *, rep: User, store: Store,
 
 def reschedule_followup(followup_id: str, start: datetime, *, actor: str,
                         viewer: Viewer, store: Store, calendars: Calendars, clock: Clock,
-                        settings: Settings, jobs: Jobs) -> FollowUp:
+                        settings: Settings, jobs: Jobs) -> FollowUpView:
     """Move a live follow-up to a new free time; attendees get an updated invite."""
     now = clock.now()
-    current = get_followup_or_raise(store, followup_id, viewer=viewer)
-    transition(current.status, Change.RESCHEDULE)  # refused unless live
-    start = start.astimezone(ZoneInfo("UTC"))
-    if start < now:
-        raise InvalidInput("start is in the past", field="start")
-    meeting = meeting_of(current, start=start)
-    ensure_free(meeting, calendars=calendars, settings=settings,
-                own=Interval(current.start, current.end))
-    invite = not calendars.sends_own_invites(current.rep)
+    with store.reading() as session:
+        current = _owned(session, followup_id, viewer)
+        transition(current.status, Change.RESCHEDULE)  # refused unless live
+        start = start.astimezone(ZoneInfo("UTC"))
+        if start < now:
+            raise InvalidInput("start is in the past", field="start")
+        meeting = meeting_of(current, start=start)
+        own = Interval(current.start, current.end)
+    ensure_free(meeting, calendars=calendars, settings=settings, own=own)
+    invite = not calendars.sends_own_invites(meeting.rep)
 
-    def move(session: Session) -> FollowUp:
+    def move(session: Session) -> FollowUpView:
         followup = session.get(FollowUp, followup_id, with_for_update={"of": FollowUp})
         if followup is None or followup.status not in LIVE:
             raise Conflict("the follow-up changed meanwhile", field="status")
@@ -220,7 +222,7 @@ def reschedule_followup(followup_id: str, start: datetime, *, actor: str,
                start=iso_utc(meeting.start), end=iso_utc(meeting.end))
         session.flush()
         session.refresh(followup)
-        return followup
+        return FollowUpView.from_row(followup)
 
     try:
         followup = store.retrying(move)
@@ -232,17 +234,17 @@ def reschedule_followup(followup_id: str, start: datetime, *, actor: str,
 
 def cancel_followup(followup_id: str, *, actor: str, viewer: Viewer, store: Store,
                     calendars: Calendars, clock: Clock, jobs: Jobs,
-                    reason: str = "") -> FollowUp:
+                    reason: str = "") -> FollowUpView:
     """Cancel, free everyone's time, and send the cancellation. Cancelling twice is a no-op."""
     now = clock.now()
     invite = not calendars.sends_own_invites(
         get_followup_or_raise(store, followup_id, viewer=viewer).rep)
 
-    def cancel(session: Session) -> FollowUp:
+    def cancel(session: Session) -> None:
         followup = _owned(session, followup_id, viewer)
         step = transition(followup.status, Change.CANCEL)
         if step.log_kind is None:  # cancelled already
-            return followup
+            return
         enter(followup, step, now=now)
         release_reservations(session, followup_id)
         outbox.enqueue_followup_change(session, followup, method="CANCEL", now=now,
@@ -252,15 +254,14 @@ def cancel_followup(followup_id: str, *, actor: str, viewer: Viewer, store: Stor
                                       reason=reason)
         append(session, step.log_kind, at=now, rep_id=followup.rep_id,
                followup_id=followup_id, by=actor, reason=reason)
-        return followup
 
-    followup = store.retrying(cancel)
+    store.retrying(cancel)
     jobs.kick()
-    return get_followup_or_raise(store, followup.id)
+    return get_followup_or_raise(store, followup_id)
 
 
 def complete_followup(followup_id: str, *, viewer: Viewer, store: Store,
-                      clock: Clock) -> FollowUp:
+                      clock: Clock) -> FollowUpView:
     """The rep says the meeting took place, which only they know: allowed once it has
     ended (before, 422 naming `status`), logged once. The calendar event stays as it is,
     so nothing goes to the outbox."""
@@ -283,7 +284,7 @@ def complete_followup(followup_id: str, *, viewer: Viewer, store: Store,
 
 
 def mark_steps_done(followup_id: str, changes: Sequence[tuple[int, bool]], *, viewer: Viewer,
-                    store: Store, clock: Clock) -> FollowUp:
+                    store: Store, clock: Clock) -> FollowUpView:
     now = clock.now()
 
     def mark(session: Session) -> None:
@@ -317,26 +318,27 @@ def end_call_without_next_step(request: NoNextStep, *, rep: User, store: Store,
 # Reading
 
 def get_followup(store: Store, followup_id: str, *,
-                 viewer: Viewer = SYSTEM) -> FollowUp | None:
+                 viewer: Viewer = SYSTEM) -> FollowUpView | None:
     with store.reading() as session:
         followup = session.get(FollowUp, followup_id)
         if followup is None or not viewer.may_see(followup.rep_id):
             return None
-        return followup
+        return FollowUpView.from_row(followup)
 
 
 def get_followup_or_raise(store: Store, followup_id: str, *,
-                          viewer: Viewer = SYSTEM) -> FollowUp:
+                          viewer: Viewer = SYSTEM) -> FollowUpView:
     followup = get_followup(store, followup_id, viewer=viewer)
     if followup is None:
         raise NotFound("no such follow-up", field="id")
     return followup
 
 
-def get_followup_by_key(store: Store, rep_id: int, key: str) -> FollowUp | None:
+def get_followup_by_key(store: Store, rep_id: int, key: str) -> FollowUpView | None:
     with store.reading() as session:
-        return session.scalar(select(FollowUp).where(FollowUp.rep_id == rep_id,
-                                                     FollowUp.idempotency_key == key))
+        followup = session.scalar(select(FollowUp).where(FollowUp.rep_id == rep_id,
+                                                         FollowUp.idempotency_key == key))
+        return None if followup is None else FollowUpView.from_row(followup)
 
 
 def guess_prospect_timezone(store: Store, email: str, *, viewer: Viewer) -> str | None:

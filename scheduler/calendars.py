@@ -21,6 +21,7 @@ from scheduler.mirror import BusyMirror, connection_key, local_key, max_age, res
 from scheduler.packed import PackedBusy
 from scheduler.providers.base import CalendarProvider, ProviderRegistry
 from scheduler.providers.local import LocalCalendar
+from scheduler.readmodels import PersonView
 from scheduler.settings import Settings
 from scheduler.store import Store
 from scheduler.store.models import BusyVersion, Connection, User
@@ -93,7 +94,7 @@ class Calendars:
 
     # Where people's calendars are
 
-    def source_of(self, user: User, connections: Sequence[Connection]) -> Source:
+    def source_of(self, user: User | PersonView, connections: Sequence[Connection]) -> Source:
         # A connection that needs reconnecting is still where this person lives: reading it
         # fails with a message the rep sees, rather than quietly reading an empty calendar.
         for connection in connections:
@@ -161,14 +162,14 @@ class Calendars:
         return now - connection.busy_mirrored_at <= max_age(connection.channel, now,
                                                             self.settings)
 
-    def sources(self, people: Sequence[User]) -> dict[str, Source]:
+    def sources(self, people: Sequence[User | PersonView]) -> dict[str, Source]:
         with self.store.reading() as session:
             connections = session.scalars(select(Connection).where(
                 Connection.user_id.in_([p.id for p in people]),
                 Connection.provider != LocalCalendar.name).order_by(Connection.id)).all()
-        return {person.email: self.source_of(person, connections) for person in people}
+            return {person.email: self.source_of(person, connections) for person in people}
 
-    def sends_own_invites(self, rep: User) -> bool:
+    def sends_own_invites(self, rep: User | PersonView) -> bool:
         """Whether the rep's provider emails attendees itself; else Nextstep sends the .ics."""
         description = self.providers.get(self.sources([rep])[rep.email].provider)
         return description is not None and description.sends_own_invites
@@ -178,7 +179,7 @@ class Calendars:
         description = self.providers.get(source.provider)
         return description is not None and description.video_meetings is not None
 
-    def video_meeting_label(self, rep: User) -> VideoMeeting:
+    def video_meeting_label(self, rep: User | PersonView) -> VideoMeeting:
         """What a prospect is told before booking: the rep's link, or the calendar's own
         kind of meeting that comes with the invite."""
         description = self.providers.get(self.sources([rep])[rep.email].provider)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select, update
 
 from scheduler.access import Viewer
-from scheduler.accounts import get_user_by_email
+from scheduler.accounts import get_user, get_user_by_email
 from scheduler.calendars import Calendars
 from scheduler.clock import Clock
 from scheduler.errors import (
@@ -29,6 +29,7 @@ from scheduler.errors import (
 from scheduler.log import append
 from scheduler.mirror import max_age
 from scheduler.providers.base import CalendarInfo, RawRequest, Reply
+from scheduler.readmodels import ConnectionView
 from scheduler.settings import Settings
 from scheduler.store import Store
 from scheduler.store.models import Connection, User
@@ -47,18 +48,19 @@ def offered_providers(*, calendars: Calendars) -> list[str]:
     return calendars.providers.offered(calendars.settings)
 
 
-def connections_of(store: Store, user_id: int) -> list[Connection]:
+def connections_of(store: Store, user_id: int) -> list[ConnectionView]:
     with store.reading() as session:
-        return list(session.scalars(select(Connection).where(Connection.user_id == user_id)
-                                    .order_by(Connection.id)))
+        return [ConnectionView.from_row(c) for c in session.scalars(
+            select(Connection).where(Connection.user_id == user_id).order_by(Connection.id))]
 
 
-def get_connection_or_raise(store: Store, connection_id: int, *, user_id: int) -> Connection:
+def get_connection_or_raise(store: Store, connection_id: int, *,
+                            user_id: int) -> ConnectionView:
     with store.reading() as session:
         connection = session.get(Connection, connection_id)
-    if connection is None or not Viewer.rep(user_id).may_see(connection.user_id):
-        raise NotFound("no such connection", field="connection")
-    return connection
+        if connection is None or not Viewer.rep(user_id).may_see(connection.user_id):
+            raise NotFound("no such connection", field="connection")
+        return ConnectionView.from_row(connection)
 
 
 def connection_problems(user_id: int, *, store: Store, calendars: Calendars) -> list[str]:
@@ -69,7 +71,7 @@ def connection_problems(user_id: int, *, store: Store, calendars: Calendars) -> 
             for c in connections_of(store, user_id) if c.status == "needs_reconnect"]
 
 
-def calendar_choices(connection: Connection, *,
+def calendar_choices(connection: ConnectionView, *,
                      calendars: Calendars) -> tuple[list[CalendarInfo], str | None]:
     """The calendars the rep can pick from on /connections: what the provider lists, plus the
     account's own and those already chosen (so a choice never vanishes from the form), and
@@ -106,21 +108,22 @@ def rep_for_sign_in(provider: str, credentials: dict[str, Any], *, store: Store,
     if credentials.get("email_verified"):
         return get_user_by_email(store, email)
     with store.reading() as session:
-        connected = session.scalars(select(Connection).where(
+        connected = session.execute(select(
+            Connection.user_id, Connection.key_id, Connection.credentials).where(
             Connection.provider == provider, Connection.account == email)).all()
-    for connection in connected:
+    for user_id, key_id, sealed in connected:
         try:
-            stored = calendars.cipher.decrypt(connection.key_id, connection.credentials)
+            stored = calendars.cipher.decrypt(key_id, sealed)
         except NeedsReconnect:
             continue
         if stored.get("account_id") and stored.get("account_id") == credentials.get(
                 "account_id"):
-            return connection.user
+            return get_user(store, user_id)
     return None
 
 
 def connect_account(*, user_id: int, provider: str, credentials: dict[str, Any], store: Store,
-                    calendars: Calendars, clock: Clock) -> Connection:
+                    calendars: Calendars, clock: Clock) -> ConnectionView:
     """Store what a finished OAuth flow returned. Connecting the same account again replaces
     its tokens and makes it active, keeping the rep's calendar choices and sync cursor."""
     account = str(credentials.get("email") or "").strip().lower()
@@ -146,11 +149,11 @@ def connect_account(*, user_id: int, provider: str, credentials: dict[str, Any],
                account=account)
         connection_id = connection.id
     with store.reading() as session:
-        return session.get(Connection, connection_id)
+        return ConnectionView.from_row(session.get(Connection, connection_id))
 
 
 def choose_calendars(connection_id: int, *, user_id: int, busy: list[str], booking: str,
-                     store: Store, calendars: Calendars) -> Connection:
+                     store: Store, calendars: Calendars) -> ConnectionView:
     """Which calendars count as busy, and which one receives bookings (always busy too)."""
     booking = booking.strip()
     busy = list(dict.fromkeys(c.strip() for c in busy if c.strip()))
@@ -169,7 +172,7 @@ def choose_calendars(connection_id: int, *, user_id: int, busy: list[str], booki
             raise InvalidInput(f"at most {most} calendars can count as busy",
                                field="busy_calendars")
         connection.busy_calendars, connection.booking_calendar = busy, booking
-    return connection
+        return ConnectionView.from_row(connection)
 
 
 def disconnect(connection_id: int, *, user_id: int, store: Store, calendars: Calendars,
@@ -178,13 +181,16 @@ def disconnect(connection_id: int, *, user_id: int, store: Store, calendars: Cal
     even when the provider cannot be reached to revoke: the rep asked us to forget them.
     Returns whether the provider confirmed the revocation."""
     connection = get_connection_or_raise(store, connection_id, user_id=user_id)
+    with store.reading() as session:
+        row = session.get(Connection, connection_id)
+        key_id, sealed, channel = row.key_id, row.credentials, row.channel
     try:
-        close_push_channel(connection, calendars=calendars)
+        close_push_channel(connection.provider, connection_id, channel, calendars=calendars)
     except (ProviderUnavailable, ProviderRejected, NeedsReconnect) as exc:
         logger.info("closing the push channel of connection %s: %s", connection_id, exc)
     revoked = False
     try:
-        credentials = calendars.cipher.decrypt(connection.key_id, connection.credentials)
+        credentials = calendars.cipher.decrypt(key_id, sealed)
         oauth = calendars.providers.get_or_raise(connection.provider).oauth
         revoked = oauth is not None and oauth.revoke(settings, credentials)
     except (ProviderUnavailable, ProviderRejected, NeedsReconnect) as exc:
@@ -217,18 +223,20 @@ def open_push_channel(connection_id: int, *, store: Store, calendars: Calendars,
         session.get(Connection, connection_id).channel = channel
     if connection.channel:  # the one it replaces (connected again, or renewed): stop it
         try:
-            close_push_channel(connection, calendars=calendars)
+            close_push_channel(connection.provider, connection.id, connection.channel,
+                               calendars=calendars)
         except (ProviderUnavailable, ProviderRejected) as exc:  # it lapses by itself
             logger.info("closing the old channel of connection %s: %s", connection_id,
                         exc.message)
     return channel
 
 
-def close_push_channel(connection: Connection, *, calendars: Calendars) -> None:
-    push = calendars.providers.get_or_raise(connection.provider).push
-    if not connection.channel or push is None:
+def close_push_channel(provider: str, connection_id: int, channel: dict[str, Any] | None, *,
+                       calendars: Calendars) -> None:
+    push = calendars.providers.get_or_raise(provider).push
+    if not channel or push is None:
         return
-    push.close(calendars.provider(connection.provider, connection.id), connection.channel)
+    push.close(calendars.provider(provider, connection_id), channel)
 
 
 def renew_push_channels(*, store: Store, calendars: Calendars, clock: Clock,

@@ -10,22 +10,26 @@ from datetime import date, datetime
 from scheduler.lifecycle import Status, stored_answer
 from scheduler.plans import Plan, Step, describe_plan, plan_to_dict
 from scheduler.providers.base import FOLLOWUP_ID_PROPERTY, PLAN_PROPERTY, Attendee, CalendarEvent
+from scheduler.readmodels import FollowUpView, StepView
 from scheduler.store.models import FollowUp
 from scheduler.store.models import Step as StepRow
 
+# Inside a transaction the row, everywhere else its read model: both have these attributes.
+AnyFollowUp = FollowUp | FollowUpView
 
-def plan_of(followup: FollowUp) -> Plan:
+
+def plan_of(followup: AnyFollowUp) -> Plan:
     return Plan(steps=tuple(_step(row) for row in followup.steps))
 
 
-def _step(row: StepRow) -> Step:
+def _step(row: StepRow | StepView) -> Step:
     due: date | datetime = (datetime.fromisoformat(row.due_text) if "T" in row.due_text
                             else date.fromisoformat(row.due_text))
     return Step(who=row.who, what=row.what, type=row.type, due=due,
                 help_from=tuple(row.help_from or ()), done_at=row.done_at)
 
 
-def display_names(followup: FollowUp) -> dict[str, str]:
+def display_names(followup: AnyFollowUp) -> dict[str, str]:
     """How the plan names people: the prospect with their company, colleagues by name."""
     prospect = followup.prospect
     prospect_name = f"{prospect.name} ({prospect.company})" if prospect.company else prospect.name
@@ -35,14 +39,14 @@ def display_names(followup: FollowUp) -> dict[str, str]:
     return names
 
 
-def video_link(followup: FollowUp) -> str | None:
+def video_link(followup: AnyFollowUp) -> str | None:
     """Where the meeting happens: the calendar's own video meeting once it made one, else
     the rep's video link."""
     return followup.video_link or followup.rep.video_link
 
 
-def followup_event(followup: FollowUp, *, calendar_id: str,
-                   manage_url: Callable[[FollowUp], str] | None = None,
+def followup_event(followup: AnyFollowUp, *, calendar_id: str,
+                   manage_url: Callable[[AnyFollowUp], str] | None = None,
                    conference: bool = False) -> CalendarEvent:
     """With `conference`, the calendar is asked for a video meeting of its own and the rep's
     link is kept for when it makes none."""
@@ -68,7 +72,7 @@ def followup_event(followup: FollowUp, *, calendar_id: str,
         conference=conference)
 
 
-def _answer(followup: FollowUp) -> str:
+def _answer(followup: AnyFollowUp) -> str:
     """The prospect's answer as the event carries it: what they last said, and declined
     once the meeting is cancelled."""
     if followup.status == Status.CANCELLED:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from scheduler import outbox
 from scheduler.access import PROSPECT, Viewer
+from scheduler.accounts import get_user
 from scheduler.availability import Interval
 from scheduler.booking import get_followup_or_raise, propose_slots, reschedule_followup
 from scheduler.calendars import Calendars
@@ -31,6 +32,7 @@ from scheduler.lifecycle import LIVE, OfferChange, OfferStatus, Status, offer_tr
 from scheduler.log import append
 from scheduler.plans import parse_plan, plan_from_dict, plan_to_dict
 from scheduler.preferences import meeting_duration, preferences_of
+from scheduler.readmodels import FollowUpView, HoldView, OfferView
 from scheduler.requests import OfferRequest, ProposalRequest
 from scheduler.reservations import (
     Jobs,
@@ -48,7 +50,7 @@ from scheduler.reservations import (
 from scheduler.settings import Settings
 from scheduler.short_links import expand, shorten, shorten_in
 from scheduler.store import Store
-from scheduler.store.models import FollowUp, Hold, Offer, User
+from scheduler.store.models import FollowUp, Offer, User
 
 OFFER_SALT = "nextstep.offer.v1"
 FOLLOWUP_SALT = "nextstep.followup.v1"
@@ -74,7 +76,7 @@ def _serializer(settings: Settings, clock: Clock, salt: str) -> URLSafeTimedSeri
                                   signer=_ClockSigner, signer_kwargs={"clock": clock})
 
 
-def offer_token(offer: Offer, *, settings: Settings, clock: Clock) -> str:
+def offer_token(offer: Offer | OfferView, *, settings: Settings, clock: Clock) -> str:
     ttl = int((offer.expires_at - clock.now()).total_seconds())
     return _serializer(settings, clock, OFFER_SALT).dumps({"offer": offer.id, "ttl": ttl})
 
@@ -119,7 +121,7 @@ def read_followup_token(token: str, *, settings: Settings, clock: Clock) -> str:
 
 @dataclass(frozen=True)
 class SentOffer:
-    offer: Offer
+    offer: OfferView
     url: str
     created: bool = True  # False when an idempotent retry returned the first offer
 
@@ -145,8 +147,8 @@ def create_offer(request: OfferRequest, *, rep: User, store: Store, calendars: C
     offered = _prepare_offer(request, rep=rep, store=store, calendars=calendars, clock=clock,
                              settings=settings)
     try:
-        offer = store.retrying(lambda session: _insert_offer(
-            session, request, offered, rep=rep, settings=settings, clock=clock))
+        offer_id = store.retrying(lambda session: _insert_offer(
+            session, request, offered, rep=rep, settings=settings, clock=clock).id)
     except IntegrityError:
         if request.idempotency_key:
             existing = _offer_by_key(store, rep.id, request.idempotency_key)
@@ -154,7 +156,7 @@ def create_offer(request: OfferRequest, *, rep: User, store: Store, calendars: C
                 return _sent(existing, store=store, settings=settings, clock=clock, created=False)
         raise SlotTaken("one of those times was just taken", field="slots") from None
     jobs.kick()
-    return _sent(get_offer_or_raise(store, offer.id), store=store, settings=settings,
+    return _sent(get_offer_or_raise(store, offer_id), store=store, settings=settings,
                  clock=clock, created=True)
 
 
@@ -220,7 +222,8 @@ def _insert_offer(session: Session, request: OfferRequest, offered: _Offered, *,
     return offer
 
 
-def offer_url(session: Session, offer: Offer, *, settings: Settings, clock: Clock) -> str:
+def offer_url(session: Session, offer: Offer | OfferView, *, settings: Settings,
+              clock: Clock) -> str:
     """The link a person can paste (a short id standing for the signed token)."""
     short = shorten_in(session, kind="offer", target_id=offer.id, now=clock.now(),
                        token=offer_token(offer, settings=settings, clock=clock),
@@ -228,21 +231,22 @@ def offer_url(session: Session, offer: Offer, *, settings: Settings, clock: Cloc
     return f"{settings.base_url.rstrip('/')}/o/{short}"
 
 
-def _sent(offer: Offer, *, store: Store, settings: Settings, clock: Clock,
+def _sent(offer: OfferView, *, store: Store, settings: Settings, clock: Clock,
           created: bool) -> SentOffer:
     with store.transaction() as session:
         url = offer_url(session, offer, settings=settings, clock=clock)
     return SentOffer(offer=offer, url=url, created=created)
 
 
-def _offer_by_key(store: Store, rep_id: int, key: str) -> Offer | None:
+def _offer_by_key(store: Store, rep_id: int, key: str) -> OfferView | None:
     with store.reading() as session:
-        return session.scalar(select(Offer).where(Offer.rep_id == rep_id,
-                                                  Offer.idempotency_key == key))
+        offer = session.scalar(select(Offer).where(Offer.rep_id == rep_id,
+                                                   Offer.idempotency_key == key))
+        return None if offer is None else OfferView.from_row(offer)
 
 
 def accept_offer(token: str, start: datetime, *, store: Store, calendars: Calendars,
-                 clock: Clock, settings: Settings, jobs: Jobs) -> FollowUp:
+                 clock: Clock, settings: Settings, jobs: Jobs) -> FollowUpView:
     """The prospect picks a held slot: the link is consumed, the other holds released and
     the follow-up booked, all in one transaction. Once the follow-up it booked is cancelled
     the link books again, among its times still free: nothing holds them any more, so the
@@ -257,7 +261,7 @@ def accept_offer(token: str, start: datetime, *, store: Store, calendars: Calend
         # Its hold may have been released by a racing pick of this link: say that instead.
         _bookable_offer(store, offer.id, now)
         raise InvalidInput("that time is not one of the offered slots", field="start")
-    meeting = _meeting(offer, chosen, resolve_helpers(store, offer.helper_emails, rep=offer.rep))
+    meeting = _meeting(offer, chosen, *_people(store, offer))
     if again and _too_soon(meeting, settings=settings, now=now):
         raise InvalidInput("that time is too soon now; pick another", field="start")
     try:
@@ -266,9 +270,9 @@ def accept_offer(token: str, start: datetime, *, store: Store, calendars: Calend
         # A racing click may have booked this very link a moment ago: say that instead.
         _bookable_offer(store, offer.id, now)
         raise
-    invite = not calendars.sends_own_invites(offer.rep)
+    invite = not calendars.sends_own_invites(meeting.rep)
 
-    def consume(session: Session) -> FollowUp:
+    def consume(session: Session) -> FollowUpView:
         locked = session.get(Offer, offer.id, with_for_update={"of": Offer})
         cancelled = _followup_cancelled(session, locked)
         _ensure_open(locked, now, followup_cancelled=cancelled)
@@ -281,7 +285,7 @@ def accept_offer(token: str, start: datetime, *, store: Store, calendars: Calend
         append(session, step.log_kind, at=now, rep_id=offer.rep_id, followup_id=followup.id,
                offer_id=offer.id, start=iso_utc(chosen.start))
         outbox.enqueue_rep_notice(session, followup, what="picked", now=now)
-        return followup
+        return FollowUpView.from_row(followup)
 
     try:
         followup = store.retrying(consume)
@@ -291,7 +295,7 @@ def accept_offer(token: str, start: datetime, *, store: Store, calendars: Calend
     return followup
 
 
-def reschedule_choices(followup: FollowUp, *, store: Store, calendars: Calendars, clock: Clock,
+def reschedule_choices(followup: FollowUpView, *, store: Store, calendars: Calendars, clock: Clock,
                        settings: Settings, count: int = 5) -> list[Interval]:
     """The times a prospect may move their follow-up to: what a proposal for the same people
     and length offers now (the rep's hours, the prospect's daytime), its own time excepted."""
@@ -300,13 +304,14 @@ def reschedule_choices(followup: FollowUp, *, store: Store, calendars: Calendars
         ProposalRequest(prospect=prospect_of(followup.prospect), step_type=followup.step_type,
                         duration_minutes=minutes, helpers=[h.email for h in followup.helpers],
                         count=count + 1),
-        rep=followup.rep, store=store, calendars=calendars, clock=clock, settings=settings)
+        rep=_rep(store, followup.rep_id), store=store, calendars=calendars, clock=clock,
+        settings=settings)
     return [slot for slot in proposal.slots if slot.start != followup.start][:count]
 
 
 def reschedule_by_prospect(followup_id: str, start: datetime, *, store: Store,
                            calendars: Calendars, clock: Clock, settings: Settings,
-                           jobs: Jobs) -> FollowUp:
+                           jobs: Jobs) -> FollowUpView:
     """The prospect moves their follow-up, but only to a time Nextstep would propose: the
     page has no account behind it, so it must not book the rep at 3 a.m. or on a Sunday.
     Checked against a wider list than the page shows, so a slot taken meanwhile elsewhere
@@ -321,7 +326,7 @@ def reschedule_by_prospect(followup_id: str, start: datetime, *, store: Store,
                                calendars=calendars, clock=clock, settings=settings, jobs=jobs)
 
 
-def withdraw_offer(offer_id: str, *, rep_id: int, store: Store, clock: Clock) -> Offer:
+def withdraw_offer(offer_id: str, *, rep_id: int, store: Store, clock: Clock) -> OfferView:
     now = clock.now()
     with store.transaction() as session:
         offer = session.get(Offer, offer_id, with_for_update={"of": Offer})
@@ -350,7 +355,8 @@ def expire_offers(*, store: Store, clock: Clock) -> int:
     return len(offers)
 
 
-def open_offer_or_raise(token: str, *, store: Store, settings: Settings, clock: Clock) -> Offer:
+def open_offer_or_raise(token: str, *, store: Store, settings: Settings,
+                        clock: Clock) -> OfferView:
     """The offer a link shows: BadToken, OfferExpired or OfferUsed when it cannot book (an
     accepted one can again once its follow-up is cancelled)."""
     token = expand(store, token, kind="offer", now=clock.now())
@@ -358,7 +364,7 @@ def open_offer_or_raise(token: str, *, store: Store, settings: Settings, clock: 
                            clock.now())
 
 
-def offered_slots(offer: Offer, *, store: Store, calendars: Calendars, clock: Clock,
+def offered_slots(offer: OfferView, *, store: Store, calendars: Calendars, clock: Clock,
                   settings: Settings) -> list[Interval]:
     """The times a bookable offer's page shows: its holds while it is open; once the
     follow-up it booked is cancelled (the holds released with the pick), those of its
@@ -367,10 +373,10 @@ def offered_slots(offer: Offer, *, store: Store, calendars: Calendars, clock: Cl
     if offer.status == OfferStatus.OPEN:
         return open_slots(offer)
     now = clock.now()
-    helpers = resolve_helpers(store, offer.helper_emails, rep=offer.rep)
+    rep, helpers = _people(store, offer)
     free = []
     for hold in offer.holds:
-        meeting = _meeting(offer, hold, helpers)
+        meeting = _meeting(offer, hold, rep, helpers)
         if _too_soon(meeting, settings=settings, now=now):
             continue
         try:
@@ -384,7 +390,7 @@ def offered_slots(offer: Offer, *, store: Store, calendars: Calendars, clock: Cl
     return free
 
 
-def rebook_token(followup: FollowUp, *, store: Store, settings: Settings,
+def rebook_token(followup: FollowUpView, *, store: Store, settings: Settings,
                  clock: Clock) -> str | None:
     """The short id of the offer link a cancelled follow-up was booked through, while that
     link may book again, so the cancelled page leads back to the times still free."""
@@ -400,24 +406,25 @@ def rebook_token(followup: FollowUp, *, store: Store, settings: Settings,
                           expires_at=offer.expires_at)
 
 
-def get_offer_followup(store: Store, offer_id: str) -> FollowUp | None:
+def get_offer_followup(store: Store, offer_id: str) -> FollowUpView | None:
     """The follow-up booked from this offer, so a re-opened link lands on it: the one that
     stands, else the last cancelled."""
     with store.reading() as session:
-        return session.scalar(select(FollowUp).where(FollowUp.offer_id == offer_id)
-                              .order_by(FollowUp.status == Status.CANCELLED,
-                                        FollowUp.created_at.desc()).limit(1))
+        followup = session.scalar(select(FollowUp).where(FollowUp.offer_id == offer_id)
+                                  .order_by(FollowUp.status == Status.CANCELLED,
+                                            FollowUp.created_at.desc()).limit(1))
+        return None if followup is None else FollowUpView.from_row(followup)
 
 
-def get_offer_or_raise(store: Store, offer_id: str) -> Offer:
+def get_offer_or_raise(store: Store, offer_id: str) -> OfferView:
     with store.reading() as session:
         offer = session.get(Offer, offer_id)
-    if offer is None:
-        raise NotFound("no such offer", field="token")
-    return offer
+        if offer is None:
+            raise NotFound("no such offer", field="token")
+        return OfferView.from_row(offer)
 
 
-def open_slots(offer: Offer) -> list[Interval]:
+def open_slots(offer: OfferView) -> list[Interval]:
     return [Interval(h.start, h.end) for h in offer.holds if h.released_at is None]
 
 
@@ -430,8 +437,22 @@ def _ensure_apart(starts: list[datetime], duration: timedelta) -> None:
                                field=f"slots.{after}")
 
 
-def _meeting(offer: Offer, hold: Hold, helpers: list[User]) -> Meeting:
-    return Meeting(rep=offer.rep, helpers=helpers, prospect=prospect_of(offer.prospect),
+def _rep(store: Store, rep_id: int) -> User:
+    """The rep as the services take one (working hours and preferences included)."""
+    rep = get_user(store, rep_id)
+    if rep is None:
+        raise NotFound("no such rep", field="rep")
+    return rep
+
+
+def _people(store: Store, offer: OfferView) -> tuple[User, list[User]]:
+    """The offer's rep and helpers, for the meeting a pick would book."""
+    rep = _rep(store, offer.rep_id)
+    return rep, resolve_helpers(store, offer.helper_emails, rep=rep)
+
+
+def _meeting(offer: OfferView, hold: HoldView, rep: User, helpers: list[User]) -> Meeting:
+    return Meeting(rep=rep, helpers=helpers, prospect=prospect_of(offer.prospect),
                    start=hold.start, end=hold.end, title=offer.title,
                    step_type=offer.step_type, plan=plan_from_dict(offer.plan))
 
@@ -451,17 +472,19 @@ def _followup_cancelled(session: Session, offer: Offer) -> bool:
     return statuses == {Status.CANCELLED}
 
 
-def _bookable_offer(store: Store, offer_id: str, now: datetime) -> Offer:
+def _bookable_offer(store: Store, offer_id: str, now: datetime) -> OfferView:
     with store.reading() as session:
-        offer = session.get(Offer, offer_id)
-        cancelled = offer is not None and _followup_cancelled(session, offer)
-    if offer is None:
-        raise NotFound("no such offer", field="token")
+        row = session.get(Offer, offer_id)
+        if row is None:
+            raise NotFound("no such offer", field="token")
+        cancelled = _followup_cancelled(session, row)
+        offer = OfferView.from_row(row)
     _ensure_open(offer, now, followup_cancelled=cancelled)
     return offer
 
 
-def _ensure_open(offer: Offer, now: datetime, *, followup_cancelled: bool = False) -> None:
+def _ensure_open(offer: Offer | OfferView, now: datetime, *,
+                 followup_cancelled: bool = False) -> None:
     """Refuse, with the reason the prospect should read, an offer that cannot book now."""
     if offer_transition(offer.status, OfferChange.ACCEPT,
                         followup_cancelled=followup_cancelled) is None:

@@ -23,6 +23,7 @@ from scheduler.lifecycle import OfferStatus, Status
 from scheduler.log import append
 from scheduler.plans import describe_plan, plan_from_dict
 from scheduler.providers.base import Attendee, EventRef
+from scheduler.readmodels import CalendarEventView, FollowUpView, OfferView
 from scheduler.settings import Settings
 from scheduler.spoken import local_label
 from scheduler.store import Store
@@ -78,7 +79,7 @@ class OutboxContext:
     mailer: Mailer
     settings: Settings
     clock: Clock
-    manage_url: Callable[[FollowUp], str] | None = None
+    manage_url: Callable[[FollowUpView], str] | None = None
 
 
 def process_outbox(context: OutboxContext, *, limit: int = 50) -> int:
@@ -243,9 +244,11 @@ def _fail(context: OutboxContext, message: OutboxMessage, error: str) -> None:
                work=message.kind, error=error[:500])
 
 
-def _load_followup(context: OutboxContext, followup_id: str) -> FollowUp:
+def _load_followup(context: OutboxContext, followup_id: str) -> FollowUpView:
+    """The follow-up as it is now, copied: the handlers call calendars and mail servers
+    with no session open."""
     with context.store.reading() as session:
-        return session.get(FollowUp, followup_id)
+        return FollowUpView.from_row(session.get(FollowUp, followup_id))
 
 
 def write_calendar(context: OutboxContext, message: OutboxMessage) -> None:
@@ -329,7 +332,7 @@ def send_invite(context: OutboxContext, message: OutboxMessage) -> dict:
 def send_offer(context: OutboxContext, message: OutboxMessage) -> None:
     """Email the prospect the offer link with the held times in their own zone."""
     with context.store.reading() as session:
-        offer = session.get(Offer, message.payload["offer_id"])
+        offer = OfferView.from_row(session.get(Offer, message.payload["offer_id"]))
     if offer.status != OfferStatus.OPEN:
         return None  # withdrawn or taken before the mail went out: nothing to offer
     zone = offer.prospect.timezone
@@ -375,7 +378,7 @@ def notify_rep(context: OutboxContext, message: OutboxMessage) -> None:
     return None
 
 
-def _invite_text(followup: FollowUp, description: str, when: str, method: str,
+def _invite_text(followup: FollowUpView, description: str, when: str, method: str,
                  by: str = "rep") -> str:
     if method == "CANCEL":
         who = followup.prospect.name if by == "prospect" else followup.rep.name
@@ -384,7 +387,7 @@ def _invite_text(followup: FollowUp, description: str, when: str, method: str,
             f"{description}\n")
 
 
-def _ref(record: CalendarEventRecord) -> EventRef:
+def _ref(record: CalendarEventView) -> EventRef:
     return EventRef(provider=record.provider, calendar_id=record.calendar_id,
                     event_id=record.event_id, etag=record.etag)
 

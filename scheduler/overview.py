@@ -12,11 +12,12 @@ from sqlalchemy import select
 
 from scheduler.access import Viewer, visible
 from scheduler.clock import Clock, iso_utc
-from scheduler.events import display_names, plan_of
+from scheduler.events import AnyFollowUp, display_names, plan_of
 from scheduler.lifecycle import LIVE, Status
 from scheduler.log import LogRecord, about_prospect, prospect_matches
 from scheduler.outbox import InviteDelivery, invite_deliveries
 from scheduler.plans import due_label, step_sentences
+from scheduler.readmodels import FollowUpView
 from scheduler.store import Store
 from scheduler.store.models import FollowUp, LogEntry, Prospect, Step, User
 
@@ -106,7 +107,7 @@ def upcoming_followups(store: Store, *, viewer: Viewer, now: datetime,
     if prospect:
         query = query.where(prospect_matches(prospect))
     with store.reading() as session:
-        followups = session.scalars(query).all()
+        followups = [FollowUpView.from_row(f) for f in session.scalars(query)]
     invites = invite_deliveries(store, [f.id for f in followups])
     return [UpcomingFollowUp(id=f.id, title=f.title, start=f.start,
                              prospect_name=f.prospect.name, prospect_email=f.prospect.email,
@@ -166,7 +167,7 @@ def _owner(who: str, followup: FollowUp, names: dict[str, str]) -> str:
     return names.get(who, who)
 
 
-def plan_steps(followup: FollowUp) -> tuple[PlanStep, ...]:
+def plan_steps(followup: AnyFollowUp) -> tuple[PlanStep, ...]:
     sentences = step_sentences(plan_of(followup), display_names(followup))
     return tuple(PlanStep(index=row.position, sentence=sentence, done=row.done_at is not None)
                  for row, sentence in zip(followup.steps, sentences, strict=True))

@@ -24,6 +24,7 @@ from scheduler.log import append
 from scheduler.mirror import busy_changed, reserved_key
 from scheduler.plans import STEP_TYPES, Plan
 from scheduler.preferences import blocked_window, preferences_of
+from scheduler.readmodels import ProspectView
 from scheduler.requests import ProspectIn
 from scheduler.settings import Settings
 from scheduler.store import Store
@@ -63,7 +64,7 @@ class Meeting:
         return [self.rep, *self.helpers]
 
 
-def prospect_of(row: Prospect) -> ProspectIn:
+def prospect_of(row: Prospect | ProspectView) -> ProspectIn:
     """A stored prospect as the services take it, company included."""
     return ProspectIn(name=row.name, email=row.email, timezone=row.timezone,
                       company=row.company)

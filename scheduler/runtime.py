@@ -26,9 +26,9 @@ from scheduler.offers import expire_offers, short_followup_token
 from scheduler.outbox import OutboxContext, process_outbox
 from scheduler.providers import google, local, outlook
 from scheduler.providers.base import ProviderRegistry
+from scheduler.readmodels import FollowUpView
 from scheduler.settings import Settings
 from scheduler.store import Store
-from scheduler.store.models import FollowUp
 from scheduler.sync import flag_stalled_steps
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class Nextstep:
     calendars: Calendars
     mailer: Mailer
     jobs: Jobs = field(init=False)
-    manage_url: Callable[[FollowUp], str] | None = None
+    manage_url: Callable[[FollowUpView], str] | None = None
     http: requests.Session | None = None  # for msal's sign-in legs, like the Outlook adapter
     after_tick: list[Callable[[Nextstep], object]] = field(default_factory=list)
 

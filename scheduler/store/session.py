@@ -28,6 +28,9 @@ class Store:
     def __init__(self, url: str, *, pool_size: int = 5) -> None:
         self.url = url
         self.engine = _make_engine(url, pool_size=pool_size)
+        # The web layer gets read models (scheduler/readmodels.py), never rows; inside the
+        # domain some rows (users, outbox messages, a sync's connection) still outlive their
+        # session, which is why nothing expires on commit.
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"),
                                    expire_on_commit=False)

@@ -29,9 +29,9 @@ from scheduler.log import LogRecord
 from scheduler.offers import SentOffer, open_slots
 from scheduler.outbox import InviteDelivery
 from scheduler.preferences import Preferences, availability_dict
+from scheduler.readmodels import FollowUpView, StepView
 from scheduler.requests import Email, NoNextStep
 from scheduler.spoken import local_label, spoken_offer, spoken_slot
-from scheduler.store.models import FollowUp, Step
 
 
 def rfc3339(instant: datetime) -> str:
@@ -137,7 +137,7 @@ class StepOut(_Out):
     stalled: bool
 
     @classmethod
-    def from_domain(cls, step: Step) -> StepOut:
+    def from_domain(cls, step: StepView) -> StepOut:
         due = rfc3339(step.due_at) if step.due_at is not None else step.due_date.isoformat()
         return cls(index=step.position, who=step.who, what=step.what, type=step.type, due=due,
                    help_from=list(step.help_from or ()), done=step.done_at is not None,
@@ -189,7 +189,7 @@ class FollowUpOut(_Out):
         "rep's own video link; null when there is neither."))
 
     @classmethod
-    def from_domain(cls, followup: FollowUp, *, manage_url: str | None = None,
+    def from_domain(cls, followup: FollowUpView, *, manage_url: str | None = None,
                     invite: InviteDelivery | None = None) -> FollowUpOut:
         prospect = followup.prospect
         return cls(

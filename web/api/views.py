@@ -27,6 +27,7 @@ from scheduler.log import LogRecord, read_entries
 from scheduler.offers import create_offer
 from scheduler.outbox import invite_deliveries
 from scheduler.preferences import get_preferences_or_raise, update_availability
+from scheduler.readmodels import FollowUpView
 from scheduler.requests import (
     AvailabilityRequest,
     BookingRequest,
@@ -35,7 +36,6 @@ from scheduler.requests import (
     OfferRequest,
     ProposalRequest,
 )
-from scheduler.store.models import FollowUp
 from web.api import bp
 from web.api.openapi import openapi_document
 from web.api.schemas import (
@@ -75,7 +75,7 @@ def query_args(model: type[M]) -> M:
     return parse(model, request.args.to_dict())
 
 
-def render(followup: FollowUp) -> dict[str, Any]:
+def render(followup: FollowUpView) -> dict[str, Any]:
     manage_url = runtime().manage_url
     invite = invite_deliveries(runtime().store, [followup.id]).get(followup.id)
     out = FollowUpOut.from_domain(followup, invite=invite,

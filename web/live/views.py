@@ -24,7 +24,7 @@ from scheduler.events import display_names, plan_of
 from scheduler.offers import create_offer
 from scheduler.outbox import invite_deliveries, rep_notices
 from scheduler.plans import STEP_TYPES, describe_plan
-from scheduler.store.models import FollowUp
+from scheduler.readmodels import FollowUpView
 from web.api.schemas import ProposalOut
 from web.auth.session import current_viewer
 from web.errors import InvalidRequest, status_for, validation_body
@@ -109,7 +109,7 @@ def book():
                    created=booked.created, amended=False)
 
 
-def _booked(followup: FollowUp, *, created: bool, amended: bool):
+def _booked(followup: FollowUpView, *, created: bool, amended: bool):
     rep = current_user.user
     names = display_names(followup)
     plan = plan_of(followup)

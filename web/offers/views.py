@@ -29,6 +29,7 @@ from scheduler.offers import (
     short_followup_token,
 )
 from scheduler.plans import describe_plan, plan_from_dict
+from scheduler.readmodels import FollowUpView
 from scheduler.short_links import expand
 from web.errors import status_for
 from web.extensions import limiter
@@ -134,7 +135,7 @@ def invite(token: str):
                     headers={"Content-Disposition": 'attachment; filename="invite.ics"'})
 
 
-def _followup(token: str):
+def _followup(token: str) -> FollowUpView:
     followup_id = read_followup_token(_signed(token, "followup"), **deps("settings", "clock"))
     return get_followup_or_raise(runtime().store, followup_id, viewer=PROSPECT)
 
@@ -155,7 +156,7 @@ def _chosen_start() -> datetime:
         raise InvalidInput("pick one of the times", field="start") from None
 
 
-def _calendar_links(followup) -> dict[str, str]:
+def _calendar_links(followup: FollowUpView) -> dict[str, str]:
     """'Add to Google / Outlook' for people whose mail does not read the .ics."""
     start, end = followup.start, followup.end
     where = video_link(followup) or ""
