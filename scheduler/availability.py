@@ -363,13 +363,12 @@ def _intersect(streams: Sequence[Iterator[_Span]]) -> Iterator[_Span]:
                     return
 
 
-def _busy_parts(people: Sequence[Person], holds: Sequence[Interval], rules: SlotRules,
+def _busy_parts(people: Sequence[Person], given: Sequence[Interval], rules: SlotRules,
                working: Sequence[_Span]) -> list[PackedBusy]:
     """Everyone's busy time (and the holds) as packed parts widened by the shared buffers.
-    Busy given as Interval lists is packed here, after dropping what cannot touch working
-    time (comparing datetimes is cheap, converting them is not)."""
+    Busy `given` as Intervals is packed here, after dropping what cannot touch working time
+    (comparing datetimes is cheap, converting them is not)."""
     before, after = rules.buffer_before // _US, rules.buffer_after // _US
-    given = list(chain(holds, *(person.busy for person in people)))
     parts = [*(part for person in people for part in person.packed)]
     if given:
         parts.append(PackedBusy.from_intervals(_relevant(given, working, before, after)))
@@ -470,8 +469,8 @@ def _free_slots(people: Sequence[Person], window: Interval, rules: SlotRules, no
     if prospect_hours is not None:
         all_hours.append(prospect_hours)
     segments = {hours.timezone: _segments(hours.timezone, start, end) for hours in all_hours}
-    working = list(_intersect([hours._spans(start, end, segments[hours.timezone])
-                               for hours in all_hours]))
+    working = _intersect([hours._spans(start, end, segments[hours.timezone])
+                          for hours in all_hours])
     duration = rules.duration
     for slot_start in _open_starts(people, working, segments[people[0].hours.timezone],
                                    rules, holds):
@@ -479,11 +478,16 @@ def _free_slots(people: Sequence[Person], window: Interval, rules: SlotRules, no
         yield Interval(moment, moment + duration)
 
 
-def _open_starts(people: Sequence[Person], working: list[_Span],
+def _open_starts(people: Sequence[Person], working: Iterable[_Span],
                  grid_segments: Sequence[tuple[int, int, int]], rules: SlotRules,
                  holds: Sequence[Interval]) -> Iterator[int]:
-    """Grid starts inside `working` that no one's busy time (or a hold) blocks."""
-    free = _free_spans(working, _busy_parts(people, holds, rules, working))
+    """Grid starts inside `working` that no one's busy time (or a hold) blocks. With busy
+    time all packed, working time is walked lazily: a proposal that takes the first few
+    days never works out the rest of the window's hours."""
+    given = list(chain(holds, *(person.busy for person in people)))
+    if given:
+        working = list(working)
+    free = _free_spans(working, _busy_parts(people, given, rules, working))
     return _grid_starts(free, grid_segments, rules.duration // _US, rules.grid // _US)
 
 

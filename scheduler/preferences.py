@@ -8,9 +8,11 @@ narrow the slots of the meetings they help in, and the longest notice anyone ask
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,12 +53,23 @@ def preferences_of(user: User, settings: Settings) -> Preferences:
                else ((time.fromisoformat(settings.prospect_day_start),
                       time.fromisoformat(settings.prospect_day_end)),))
     return Preferences(
-        timezone=user.timezone, working_hours=WorkingHours.from_dict(user.working_hours),
+        timezone=user.timezone, working_hours=_working_hours(user.working_hours),
         buffer_before=minutes(user.buffer_before_minutes, settings.buffer_minutes),
         buffer_after=minutes(user.buffer_after_minutes, settings.buffer_minutes),
         min_notice=minutes(user.min_notice_minutes, settings.min_notice_minutes),
         default_duration_minutes=user.default_duration_minutes or DEFAULT_DURATION_MINUTES,
         prospect_daytime=daytime, video_link=user.video_link)
+
+
+def _working_hours(stored: Mapping) -> WorkingHours:
+    """Stored hours read once per process: every proposal reads everyone's, and parsing
+    them cost more than the proposal's maths (WorkingHours is frozen, so sharing is safe)."""
+    return _parsed_hours(json.dumps(stored, sort_keys=True))
+
+
+@lru_cache(maxsize=4096)
+def _parsed_hours(text: str) -> WorkingHours:
+    return WorkingHours.from_dict(json.loads(text))
 
 
 def parse_daytime(value: object, field: str = "prospect_daytime") -> tuple[LocalRange, ...]:
