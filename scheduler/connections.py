@@ -171,6 +171,10 @@ def choose_calendars(connection_id: int, *, user_id: int, busy: list[str], booki
         if len(busy) > most:
             raise InvalidInput(f"at most {most} calendars can count as busy",
                                field="busy_calendars")
+        if (connection.busy_calendars, connection.booking_calendar) != (busy, booking):
+            # The mirror read other calendars: proposals ask the provider until a sync
+            # reads these.
+            connection.busy_mirrored_at = connection.busy_mirrored_until = None
         connection.busy_calendars, connection.booking_calendar = busy, booking
         return ConnectionView.from_row(connection)
 

@@ -107,3 +107,20 @@ def test_the_tick_polls_a_mirror_about_to_age_out(world):
     asked = world.backend.request_count()
     assert first not in propose(world)
     assert world.backend.request_count() == asked, "answered from the refreshed mirror"
+
+
+def test_choosing_other_busy_calendars_drops_the_mirror_until_the_next_sync(world):
+    from scheduler.connections import choose_calendars, connections_of
+
+    runtime = world.runtime
+    sync(world)
+    propose(world)
+    [connection] = [c for c in connections_of(runtime.store, world.rep.id)
+                    if c.provider == world.name]
+    first = propose(world)[0]
+    add_busy(world, first)
+    choose_calendars(connection.id, user_id=world.rep.id, busy=[REP, "holidays@example.com"],
+                     booking=REP, store=runtime.store, calendars=runtime.calendars)
+    asked = world.backend.request_count()
+    assert first not in propose(world), "read from the provider, not the old mirror"
+    assert world.backend.request_count() > asked
