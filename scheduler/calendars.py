@@ -69,7 +69,6 @@ class ProposalBusy:
 
     packed: dict[str, list[PackedBusy]]
     errors: dict[str, str] = field(default_factory=dict)
-    live_reads: int = 0  # people whose provider was asked, the mirror being stale or absent
 
 
 class Calendars:
@@ -143,8 +142,7 @@ class Calendars:
         copies = self.mirror.busy({key: roster.versions.get(key, 0)
                                    for keys in wanted.values() for key in keys}, window, now)
         result = ProposalBusy(packed={email: [copies[key] for key in keys if len(copies[key])]
-                                      for email, keys in wanted.items()},
-                              live_reads=len(live))
+                                      for email, keys in wanted.items()})
         if live:
             report = self.busy(live, window, sources=sources)
             for email, intervals in report.busy.items():

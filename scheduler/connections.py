@@ -308,7 +308,7 @@ def connection_for_channel(store: Store, provider: str, channel_id: str,
     return None
 
 
-# --- syncs asked for by notifications ---------------------------------------------------------
+# --- syncs asked for by notifications, and by mirrors about to age out -----------------------
 
 def request_mirror_refreshes(*, store: Store, clock: Clock, settings: Settings) -> int:
     """Polling: ask for a sync of every account whose mirror will be too old within a
@@ -324,7 +324,6 @@ def request_mirror_refreshes(*, store: Store, clock: Clock, settings: Settings) 
     for connection_id in due:
         request_sync(connection_id, store=store, clock=clock)
     return len(due)
-
 
 
 def request_sync(connection_id: int, *, store: Store, clock: Clock) -> bool:

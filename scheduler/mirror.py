@@ -59,11 +59,15 @@ def connection_key(connection_id: int) -> str:
 
 
 def busy_changed(session: Session, keys: Iterable[str]) -> None:
-    """Bump these calendars' versions inside the caller's transaction, in one order
-    everywhere, so two writers never wait on each other's rows in a cycle."""
-    ordered = sorted(set(keys))
+    """Bump these calendars' versions inside the caller's transaction (once each: the row
+    stays locked until the commit), in one order everywhere, so two writers never wait on
+    each other's version rows in a cycle. A transaction that writes several people's time
+    calls this first for all of them (see reservations.claim_busy_versions)."""
+    bumped = session.info.setdefault("busy_changed", set())
+    ordered = sorted(set(keys) - bumped)
     if not ordered:
         return
+    bumped.update(ordered)
     table = BusyVersion.__table__
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(table).values([{"key": key, "version": 1} for key in ordered])

@@ -94,10 +94,13 @@ def mirror_account(connection: Connection, provider: CalendarProvider, *, store:
     rows = [{"connection_id": connection.id, "start": span.start, "end": span.end}
             for calendar_id in calendar_ids for span in result.busy.get(calendar_id, ())]
     with store.transaction() as session:
+        row = session.get(Connection, connection.id, with_for_update=True)
+        if row is None or (row.busy_calendars, row.booking_calendar) != (
+                connection.busy_calendars, connection.booking_calendar):
+            return False  # disconnected, or other calendars chosen meanwhile: not theirs
         session.execute(delete(MirroredBusy).where(MirroredBusy.connection_id == connection.id))
         if rows:
             session.execute(insert(MirroredBusy), rows)
-        row = session.get(Connection, connection.id)
         row.busy_mirrored_at, row.busy_mirrored_until = now, window.end
         busy_changed(session, [connection_key(connection.id)])
     return True
