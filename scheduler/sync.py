@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +31,7 @@ from scheduler.store.models import (
     MirroredBusy,
     Reservation,
     Step,
+    User,
 )
 
 logger = logging.getLogger(__name__)
@@ -249,16 +251,20 @@ def _logged_kind(session: Session, followup_id: str, kind: str) -> bool:
 
 
 def flag_stalled_steps(*, store: Store, clock: Clock) -> int:
-    """A step past its due date and not done is stalled: flagged once, logged once."""
+    """A step past its due date and not done is stalled: flagged once, logged once. A date
+    is "by the end of that day" in the rep's zone: Friday's step stalls at the rep's
+    midnight, not at UTC's (hours early in New York, hours late in Tokyo)."""
     now = clock.now()
+    # The first day to end anywhere ends at 10:00 UTC (UTC+14); the rep's zone decides.
+    ended_somewhere = (now + timedelta(hours=14)).date()
     with store.transaction() as session:
         steps = session.scalars(select(Step).where(
             Step.done_at.is_(None), Step.stalled_at.is_(None),
-            Step.due_date < now.date())).all()
+            Step.due_date < ended_somewhere)).all()
         flagged = 0
         for step in steps:
             followup = session.get(FollowUp, step.followup_id)
-            if followup.status == Status.CANCELLED or _not_due_yet(step, now):
+            if followup.status == Status.CANCELLED or _not_due_yet(step, followup.rep, now):
                 continue
             step.stalled_at = now
             append(session, "step.stalled", at=now, rep_id=followup.rep_id,
@@ -268,6 +274,8 @@ def flag_stalled_steps(*, store: Store, clock: Clock) -> int:
     return flagged
 
 
-def _not_due_yet(step: Step, now: datetime) -> bool:
-    return step.due_at is not None and step.due_at > now
+def _not_due_yet(step: Step, rep: User, now: datetime) -> bool:
+    if step.due_at is not None:
+        return step.due_at > now
+    return step.due_date >= now.astimezone(ZoneInfo(rep.timezone)).date()
 

@@ -132,3 +132,22 @@ def test_a_done_step_never_stalls(runtime, booked):
 
     assert flag_stalled_steps(store=runtime.store, clock=runtime.clock) == 1
     assert [e.data["index"] for e in _log(runtime, "step.stalled")] == [1]
+
+
+@pytest.mark.parametrize(("zone", "before", "after"), [
+    # Friday 27 Nov ends at 05:00 UTC Saturday in New York, 15:00 UTC Friday in Tokyo.
+    ("America/New_York", datetime(2026, 11, 28, 4, 59, tzinfo=UTC),
+     datetime(2026, 11, 28, 5, 0, tzinfo=UTC)),
+    ("Asia/Tokyo", datetime(2026, 11, 27, 14, 59, tzinfo=UTC),
+     datetime(2026, 11, 27, 15, 0, tzinfo=UTC)),
+])
+def test_a_dated_step_stalls_at_the_end_of_its_day_in_the_reps_zone(runtime, booked, zone,
+                                                                    before, after):
+    from scheduler.store.models import User
+
+    with runtime.store.transaction() as session:
+        session.get(User, booked.rep_id).timezone = zone
+    runtime.clock.advance(before - runtime.clock.now())
+    assert flag_stalled_steps(store=runtime.store, clock=runtime.clock) == 0
+    runtime.clock.advance(after - before)
+    assert flag_stalled_steps(store=runtime.store, clock=runtime.clock) == 2
