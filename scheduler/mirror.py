@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, event, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -59,18 +59,24 @@ def connection_key(connection_id: int) -> str:
 
 
 def busy_changed(session: Session, keys: Iterable[str]) -> None:
-    """Bump these calendars' versions inside the caller's transaction (once each: the row
-    stays locked until the commit), in one order everywhere, so two writers never wait on
-    each other's version rows in a cycle. A transaction that writes several people's time
-    calls this first for all of them (see reservations.claim_busy_versions)."""
-    bumped = session.info.setdefault("busy_changed", set())
-    ordered = sorted(set(keys) - bumped)
-    if not ordered:
+    """Mark these calendars' busy time as changed by the caller's transaction. Their
+    versions are bumped just before it commits (`_bump_versions`): one statement in one
+    order as the last thing a transaction does, so version rows are locked only for the
+    commit and two writers never wait on each other's in a cycle."""
+    session.info.setdefault(_CHANGED, set()).update(keys)
+
+
+_CHANGED = "busy_changed"
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_versions(session: Session) -> None:
+    keys = sorted(session.info.pop(_CHANGED, ()))
+    if not keys:
         return
-    bumped.update(ordered)
     table = BusyVersion.__table__
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values([{"key": key, "version": 1} for key in ordered])
+    statement = insert(table).values([{"key": key, "version": 1} for key in keys])
     session.execute(statement.on_conflict_do_update(
         index_elements=[table.c.key], set_={"version": table.c.version + 1}))
 

@@ -183,14 +183,6 @@ def check_no_clash(session: Session, meeting: Meeting, *, settings: Settings, no
                             field="start")
 
 
-def claim_busy_versions(session: Session, user_ids: Iterable[int]) -> None:
-    """First in a transaction that takes these people's time: their busy versions bumped
-    (and so locked) all at once, in one order, before any reservation is written. Two
-    bookings of one person then queue here instead of deadlocking between the version
-    rows and the exclusion constraint."""
-    busy_changed(session, map(reserved_key, user_ids))
-
-
 def add_reservations(session: Session, user_ids: Sequence[int], *, start: datetime,
                      end: datetime, followup_id: str | None = None,
                      hold_id: int | None = None) -> None:
@@ -257,7 +249,6 @@ def insert_followup(session: Session, meeting: Meeting, *, settings: Settings, n
     """The booking transaction: clash check, follow-up, plan, reservations, outbox, log.
     It touches only `session`: a second connection here could starve the pool under load."""
     ids = [p.id for p in meeting.people]
-    claim_busy_versions(session, ids)
     release_expired_holds(session, ids, now=now)
     check_no_clash(session, meeting, settings=settings, now=now, ignore_offer=offer_id)
     prospect = upsert_prospect(session, meeting.prospect, now=now)
@@ -290,7 +281,6 @@ def hold_slots(session: Session, offer: Offer, meetings: Sequence[Meeting], *,
     """The offer's holds, each with a reservation for everyone who meets, so the time is
     busy for every other proposal and booking. A clash names the slot at fault."""
     ids = [p.id for p in meetings[0].people]
-    claim_busy_versions(session, ids)
     release_expired_holds(session, ids, now=now)
     for index, meeting in enumerate(meetings):
         try:
