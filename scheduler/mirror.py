@@ -7,6 +7,12 @@ as every write that changes its busy time. A proposal reads its people's version
 query it makes anyway (`Calendars.roster`), so a copy is known current without a query of
 its own; and a booking committed by any process is seen by the next proposal of every
 process, with no notification to wait for.
+
+Why not LISTEN/NOTIFY (or Redis pub/sub): a notification reaches the other processes a
+little after the commit, so for that moment another worker could still offer the time just
+booked; and on SQLite the processes sharing the file (serve, worker, `nextstep sync`) have
+no channel at all. The versions ride on a query the proposal makes anyway: no window, no
+listener thread to keep alive, one behaviour on both databases.
 """
 
 from __future__ import annotations
