@@ -269,7 +269,8 @@ def write_calendar(context: OutboxContext, message: OutboxMessage) -> None:
             return None
         if record is None:
             ref = provider.create_event(event)
-            if conference and not ref.video_link and followup.rep.video_link:
+            if (conference and not ref.video_link and not ref.video_pending
+                    and followup.rep.video_link):
                 # The account allows no Meet or Teams here: the rep's own link, then.
                 ref = provider.update_event(ref, followup_event(
                     followup, calendar_id=source.calendar_id, manage_url=context.manage_url))
@@ -292,7 +293,8 @@ def write_calendar(context: OutboxContext, message: OutboxMessage) -> None:
                                       connection_id=source.connection_id, event_id=ref.event_id)
             session.add(row)
         row.event_id, row.etag, row.sequence = ref.event_id, ref.etag, followup.sequence
-        link = ref.video_link or event.location or followup.rep.video_link
+        link = ref.video_link or event.location or (
+            None if ref.video_pending else followup.rep.video_link)  # a pending Meet: sync
         if link and followup.video_link != link:
             session.get(FollowUp, followup.id).video_link = link
     return None

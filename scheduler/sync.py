@@ -165,6 +165,9 @@ def _reconcile(session: Session, change: EventChange, *, now: datetime) -> bool:
     if followup.status in FINAL:
         return False  # cancelled (its event is on its way out) or done: an end
     applied = False
+    if change.ref.video_link and change.ref.video_link != followup.video_link:
+        followup.video_link = change.ref.video_link  # a Meet made after the booking
+        applied = True
     if change.start and change.end and (change.start, change.end) != (followup.start,
                                                                       followup.end):
         previous = followup.start

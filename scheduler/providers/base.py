@@ -73,6 +73,7 @@ class EventRef:
     event_id: str
     etag: str | None = None
     video_link: str | None = None  # the calendar's own video meeting, when it made one
+    video_pending: bool = False  # the calendar is still making it (the link comes by sync)
 
 
 @dataclass(frozen=True)

@@ -317,7 +317,8 @@ class GoogleCalendar:
 
     def _ref(self, calendar_id: str, data: dict[str, Any]) -> EventRef:
         return EventRef(provider=self.name, calendar_id=calendar_id, event_id=data["id"],
-                        etag=data.get("etag"), video_link=_meet_link(data))
+                        etag=data.get("etag"), video_link=_meet_link(data),
+                        video_pending=_meet_pending(data))
 
     def _change(self, calendar_id: str, item: dict[str, Any], zone: str) -> EventChange:
         ref = self._ref(calendar_id, item)
@@ -436,6 +437,14 @@ def _meet_link(data: Mapping[str, Any]) -> str | None:
         if entry.get("entryPointType") == "video" and entry.get("uri"):
             return entry["uri"]
     return data.get("hangoutLink")
+
+
+def _meet_pending(data: Mapping[str, Any]) -> bool:
+    """Google answered the conference request `pending`: the Meet is on its way, and comes
+    as a change to the event (developers.google.com/calendar/api/v3/reference/events,
+    conferenceData.createRequest.status.statusCode)."""
+    request = (data.get("conferenceData") or {}).get("createRequest") or {}
+    return (request.get("status") or {}).get("statusCode") == "pending"
 
 
 def _split_properties(properties: Mapping[str, str], *,

@@ -109,6 +109,37 @@ def test_a_google_booking_carries_a_meet_link_in_the_event_and_the_ics(google_ru
     assert f"Join: {entry['uri']}" in str(event["DESCRIPTION"])
 
 
+def test_a_meet_google_makes_later_reaches_the_followup_through_sync(google_runtime, google,
+                                                                      make_rep):
+    """Google may answer the conference request `pending`: the rep's own link must not be
+    put in its place, and the Meet, once made, arrives as a change to the event."""
+    from scheduler.sync import sync_all
+
+    runtime = google_runtime
+    rep = make_rep("riley@example.com", name="Riley Rivera")
+    give_video_link(runtime, rep)
+    connect_to(runtime, rep, "google", {**google.state.identity.issue(), "email": REP})
+    google.state.meets_pending = True
+
+    followup = book_and_write(runtime, rep)
+
+    [stored] = google.state.live_events(REP)
+    assert stored.fields["conferenceData"]["createRequest"]["status"] == {
+        "statusCode": "pending"}
+    assert followup.video_link is None
+    assert RILEYS_LINK not in str(stored.fields), "no second link while the Meet is made"
+
+    assert google.state.finish_meets(REP) == 1
+    sync_all(store=runtime.store, calendars=runtime.calendars, clock=runtime.clock)
+
+    [stored] = google.state.live_events(REP)
+    meet = stored.fields["hangoutLink"]
+    assert meet.startswith("https://meet.google.com/")
+    assert get_followup_or_raise(runtime.store, followup.id).video_link == meet
+    results = sync_all(store=runtime.store, calendars=runtime.calendars, clock=runtime.clock)
+    assert [result.applied for result in results if result.changes] == []
+
+
 def test_asking_again_with_the_same_request_id_makes_no_second_meeting(google):
     adapter = google.provider()
     event = CalendarEvent(uid="0123456789abcdef0123456789abcdef", calendar_id=REP,

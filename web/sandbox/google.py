@@ -205,7 +205,8 @@ def events_insert(calendar_id: str) -> Response:
     calendar_id = _own_calendar(calendar_id, "write")
     fields, zone = json_body(), current_state().time_zone(calendar_id)
     start, end = event_times(fields, zone)
-    google_conference.apply(fields, None, _conference_version())
+    google_conference.apply(fields, None, _conference_version(),
+                            pending=current_state().meets_pending)
     event = current_state().insert_event(calendar_id, fields, start, end)
     _record_send_updates(event.id)
     return jsonify(render(event, zone))
@@ -229,7 +230,8 @@ def _write(calendar_id: str, event_id: str, *, replace: bool) -> Response:
     calendar_id = _own_calendar(calendar_id, "write")
     fields, zone = json_body(), current_state().time_zone(calendar_id)
     current = current_state().get_event(calendar_id, event_id).fields
-    google_conference.apply(fields, current, _conference_version())
+    google_conference.apply(fields, current, _conference_version(),
+                            pending=current_state().meets_pending)
     times = event_times({"start": fields.get("start", None if replace else current["start"]),
                     "end": fields.get("end", None if replace else current["end"])}, zone)
     event = current_state().write_event(calendar_id, event_id, fields, replace=replace,

@@ -11,6 +11,9 @@
 - The answer carries `entryPoints` (a `video` uri `https://meet.google.com/aaa-bbbb-ccc`),
   `conferenceSolution`, `conferenceId`, the request with `status.statusCode` and the event's
   read-only `hangoutLink` (sent by a client, it is ignored).
+- Google may make the meeting asynchronously: then the answer holds only the request, its
+  status `pending`, and the entry points appear later as a change to the event (a test
+  turns this on with `pending=True` and finishes them with `GoogleState.finish_meets`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ MEET_ICON = ("https://fonts.gstatic.com/s/i/productlogos/meet_2020q4/v6/web-512d
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
-def apply(fields: dict[str, Any], current: dict[str, Any] | None, version: int) -> None:
+def apply(fields: dict[str, Any], current: dict[str, Any] | None, version: int, *,
+          pending: bool = False) -> None:
     """Turn the request's conference fields into what the event stores, in place."""
     fields.pop("hangoutLink", None)
     asked = fields.pop("conferenceData", None)
@@ -51,17 +55,32 @@ def apply(fields: dict[str, Any], current: dict[str, Any] | None, version: int) 
     if seen == request_id:
         fields.update(kept)
         return
-    code = meeting_code(request_id)
+    fields.pop("hangoutLink", None)
+    fields["conferenceData"] = {"createRequest": {
+        "requestId": request_id, "conferenceSolutionKey": {"type": kind},
+        "status": {"statusCode": "pending"}}}
+    if not pending:
+        finish(fields)
+
+
+def finish(fields: dict[str, Any]) -> bool:
+    """A pending meeting made: its entry points and `hangoutLink`. False if none pends."""
+    conference = fields.get("conferenceData") or {}
+    request = conference.get("createRequest") or {}
+    if request.get("status", {}).get("statusCode") != "pending":
+        return False
+    kind = request["conferenceSolutionKey"]["type"]
+    code = meeting_code(request["requestId"])
     uri = f"https://meet.google.com/{code}"
     fields["conferenceData"] = {
-        "createRequest": {"requestId": request_id, "conferenceSolutionKey": {"type": kind},
-                          "status": {"statusCode": "success"}},
+        "createRequest": {**request, "status": {"statusCode": "success"}},
         "entryPoints": [{"entryPointType": "video", "uri": uri,
                          "label": uri.removeprefix("https://")}],
         "conferenceSolution": {"key": {"type": kind}, "name": "Google Meet",
                                "iconUri": MEET_ICON},
         "conferenceId": code}
     fields["hangoutLink"] = uri
+    return True
 
 
 def meeting_code(request_id: str) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from web.sandbox.google_conference import finish
 from web.sandbox.google_identity import Identity
 from web.sandbox.google_wire import ApiError, rfc3339
 
@@ -116,6 +117,7 @@ class GoogleState:
         self._watched: dict[str, tuple[str, int]] = {}  # channel id -> (calendar, messages)
         self.sent_updates: list[tuple[str, str, str | None]] = []  # (route, event id, value)
         self._seq = 0
+        self.meets_pending = False  # Meet made asynchronously: see finish_meets
         self._sync_tokens: dict[str, tuple[str, int]] = {}
         self._rounds: dict[str, ListRound] = {}
         self._faults: dict[str, deque[Fault]] = {}
@@ -243,6 +245,16 @@ class GoogleState:
                     self._touch(event)
                     return
             raise KeyError(f"{email} is not invited to {event_id}")
+
+    def finish_meets(self, calendar_id: str) -> int:
+        """Google makes the Meet conferences it answered `pending`: each event changes."""
+        with self.lock:
+            made = 0
+            for event in self._calendar(calendar_id).values():
+                if event.status != "cancelled" and finish(event.fields):
+                    self._touch(event)
+                    made += 1
+            return made
 
     def move(self, calendar_id: str, event_id: str, start: datetime, end: datetime) -> None:
         """The owner drags the event to another time in Google Calendar."""
