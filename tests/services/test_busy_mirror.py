@@ -1,8 +1,9 @@
 """The busy mirror against the database it mirrors. Two runtimes on one database stand for
 two processes (each its own Store, pool and mirror): whatever one does (bookings, holds,
 releases, expiries, moves, cancellations, busy time in the built-in calendar, the worker's
-calendar writes), the other's next proposal, answered from its warm mirror, equals the
-proposal a fresh process computes by reading everything from the database."""
+calendar writes, meetings dragged in the calendar and the syncs that follow), the other's
+next proposal, answered from its warm mirror, equals the proposal a fresh process computes
+by reading everything from the database."""
 
 from __future__ import annotations
 
@@ -15,18 +16,27 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 
 from scheduler.access import Viewer
-from scheduler.booking import book_followup, cancel_followup, propose_slots, reschedule_followup
+from scheduler.booking import (
+    book_followup,
+    cancel_followup,
+    get_followup,
+    propose_slots,
+    reschedule_followup,
+)
 from scheduler.errors import SchedulerError
 from scheduler.jobs import ManualJobs
+from scheduler.lifecycle import LIVE
 from scheduler.offers import create_offer, withdraw_offer
 from scheduler.providers.base import EventRef
 from scheduler.requests import OfferRequest
 from scheduler.runtime import Nextstep
+from scheduler.sync import sync_all
 from tests.conftest import build_runtime, make_settings
 from tests.services.helpers import PROSPECT, booking, plan, proposal
 
 OPERATIONS = ["book", "book_with_helper", "offer", "withdraw", "expire", "cancel",
-              "reschedule", "busy", "move_busy", "drop_busy", "work", "later"]
+              "reschedule", "busy", "move_busy", "drop_busy", "work", "drag_booked", "sync",
+              "later"]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -122,6 +132,14 @@ class World:
             w.calendars.local.cancel_event(EventRef("local", calendar, uid))
         elif operation == "work":
             w.tick()  # the outbox writes bookings into the built-in calendars
+        elif operation == "drag_booked" and self.followups:
+            # The rep drags a booked meeting in the calendar; a sync moves the follow-up.
+            followup = get_followup(w.store, self.followups[pick % len(self.followups)])
+            slot = self.slot(pick + 2)
+            if slot and followup.status in LIVE:
+                w.calendars.local.move(followup.event_uid, slot.start, slot.end)
+        elif operation == "sync":
+            sync_all(store=w.store, calendars=w.calendars, clock=w.clock)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[
