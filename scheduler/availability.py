@@ -347,20 +347,30 @@ def _join(spans: Iterable[_Span]) -> Iterator[_Span]:
 
 
 def _intersect(streams: Sequence[Iterator[_Span]]) -> Iterator[_Span]:
-    """Where every stream of sorted disjoint spans is covered; advances whichever ends first."""
-    heads = [next(stream, None) for stream in streams]
-    if None in heads:
-        return
-    while True:
-        lo = max(h[0] for h in heads)  # type: ignore[index]
-        hi = min(h[1] for h in heads)  # type: ignore[index]
-        if lo < hi:
-            yield lo, hi
-        for i, head in enumerate(heads):
-            if head[1] == hi:  # type: ignore[index]
-                heads[i] = next(streams[i], None)
-                if heads[i] is None:
-                    return
+    """Where every stream of sorted disjoint spans is covered: pairwise, lazily."""
+    joined = streams[0]
+    for stream in streams[1:]:
+        joined = _intersect_two(joined, stream)
+    return joined
+
+
+def _intersect_two(a: Iterator[_Span], b: Iterator[_Span]) -> Iterator[_Span]:
+    """Two sorted disjoint streams' overlap; advances whichever span ends first (both when
+    they end together). Plain comparisons: this runs for every working span a proposal
+    visits."""
+    x, y = next(a, None), next(b, None)
+    while x is not None and y is not None:
+        lo = x[0] if x[0] > y[0] else y[0]
+        if x[1] < y[1]:
+            if lo < x[1]:
+                yield lo, x[1]
+            x = next(a, None)
+        else:
+            if lo < y[1]:
+                yield lo, y[1]
+            if x[1] == y[1]:
+                x = next(a, None)
+            y = next(b, None)
 
 
 def _busy_parts(people: Sequence[Person], given: Sequence[Interval], rules: SlotRules,
