@@ -88,9 +88,8 @@ def _ping_after_idle(engine: Engine) -> None:
         idle_since = record.info.get("idle_since")
         if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
             return
-        try:
-            with dbapi_connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
+        try:  # the dialect's own ping (what pre-ping runs), outside any transaction
+            engine.dialect.do_ping(dbapi_connection)
         except Exception as exc:  # any failure: this connection is gone, take another
             raise DisconnectionError(str(exc)) from exc
 

@@ -120,3 +120,47 @@ def test_a_write_whose_connection_drops_is_not_repeated_and_leaves_nothing(outag
     runtime = outage_app.extensions["nextstep"]
     with runtime.store.reading() as session:
         assert session.scalars(select(LogEntry)).all() == []
+
+
+def test_an_idle_connection_that_died_is_replaced_before_a_request_uses_it(
+        postgres_url, proxy, monkeypatch):
+    """No pre-ping on every checkout: a connection idle a while is pinged first, so one the
+    database (or a proxy) closed meanwhile is replaced without the request seeing an error."""
+    from sqlalchemy import text
+
+    from scheduler.store import Store
+    from scheduler.store import session as store_session
+
+    monkeypatch.setattr(store_session, "PING_AFTER_IDLE_SECONDS", 0.0)
+    url = make_url(postgres_url).set(port=proxy.port).render_as_string(hide_password=False)
+    store = Store(url, pool_size=1)
+    try:
+        with store.reading() as session:
+            assert session.execute(text("SELECT 1")).scalar() == 1
+        proxy.cut()  # the pooled connection is closed under the pool
+        proxy.restore()
+        with store.reading() as session:
+            assert session.execute(text("SELECT 2")).scalar() == 2
+    finally:
+        store.dispose()
+
+
+def test_a_busy_pool_does_not_ping_on_every_checkout(postgres_url, monkeypatch):
+    from sqlalchemy import event, text
+
+    from scheduler.store import Store
+
+    store = Store(postgres_url, pool_size=1)
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute",
+                 lambda _c, _cur, sql, *_a: statements.append(sql))
+    pings = []
+    monkeypatch.setattr(store.engine.dialect, "do_ping",
+                        lambda connection: pings.append(connection) or True)
+    try:
+        for _ in range(20):
+            with store.reading() as session:
+                session.execute(text("SELECT 1"))
+    finally:
+        store.dispose()
+    assert pings == [] and len(statements) == 20
