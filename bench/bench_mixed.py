@@ -30,7 +30,6 @@ from scheduler.store import Store
 from scheduler.store.migrate import upgrade
 from tests.contract.harness_google import running_emulator
 from tests.contract.harness_outlook import emulated_outlook
-from web.sandbox.google import endpoints
 
 OUTLOOK_LATENCY, GOOGLE_LATENCY = 0.100, 0.080
 REP, HELPER = "rep@example.com", "helper1@example.com"
@@ -44,14 +43,8 @@ def run() -> Iterator[tuple[str, float, str]]:
             emulated_outlook() as outlook:
         url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
         upgrade(url)
-        settings = settings_from({
-            "database_url": url, "secret_key": "bench-secret",
-            "google_client_id": google.settings.google_client_id,
-            "google_client_secret": google.settings.google_client_secret,
-            **endpoints(google.base_url), "ms_client_id": outlook.settings.ms_client_id,
-            "ms_client_secret": outlook.settings.ms_client_secret,
-            "ms_authority": outlook.settings.ms_authority,
-            "graph_api_endpoint": outlook.settings.graph_api_endpoint})
+        settings = settings_from({"database_url": url, "secret_key": "bench-secret",
+                                  **google.pointing, **outlook.pointing})
         store, clock = Store(url), SystemClock()
         calendars = Calendars(store=store, settings=settings, clock=clock, providers=PROVIDERS,
                               builders=default_builders(outlook.session))

@@ -9,7 +9,6 @@ from scheduler.runtime import default_builders
 from scheduler.settings import Settings
 from tests.conftest import build_runtime, make_settings
 from tests.contract.harness_google import EmulatedGoogle, running_emulator
-from web.sandbox.google import endpoints
 
 
 @pytest.fixture
@@ -29,7 +28,4 @@ def runtime(settings, clock):
 
 def google_settings(tmp_path, google: EmulatedGoogle, *, base_url: str) -> Settings:
     """Test settings with Google offered and pointed at the emulator."""
-    return make_settings(tmp_path, base_url=base_url,
-                         google_client_id=google.settings.google_client_id,
-                         google_client_secret=google.settings.google_client_secret,
-                         **endpoints(google.base_url))
+    return make_settings(tmp_path, base_url=base_url, **google.pointing)

@@ -29,6 +29,7 @@ class EmulatedGoogle:
     state: GoogleState
     base_url: str
     settings: Settings
+    pointing: dict[str, str] = field(default_factory=dict)  # settings values that reach it
 
     def provider(self, token: Mapping[str, str | None] | None = None,
                  **options: Any) -> GoogleCalendar:
@@ -45,11 +46,11 @@ def running_emulator(latency: float = 0.0) -> Iterator[EmulatedGoogle]:
     for helper in HELPERS:
         state.add_calendar(helper)
     base_url, shutdown = serve(state)
-    settings = settings_from({"google_client_id": state.identity.client_id,
-                              "google_client_secret": state.identity.client_secret,
-                              **endpoints(base_url)})
+    pointing = {"google_client_id": state.identity.client_id,
+                "google_client_secret": state.identity.client_secret, **endpoints(base_url)}
     try:
-        yield EmulatedGoogle(state=state, base_url=base_url, settings=settings)
+        yield EmulatedGoogle(state=state, base_url=base_url,
+                             settings=settings_from(pointing), pointing=pointing)
     finally:
         shutdown()
 

@@ -28,10 +28,15 @@ GRAPH_RESPONSES = {"accepted": "accepted", "declined": "declined",
                    "tentative": "tentativelyAccepted"}
 
 
+def pointing_at(state: GraphState) -> dict[str, str]:
+    """The settings values that point msal and the adapter at the emulator."""
+    return {"ms_client_id": state.identity.client_id,
+            "ms_client_secret": state.identity.client_secret,
+            "ms_authority": AUTHORITY, "graph_api_endpoint": GRAPH_ENDPOINT}
+
+
 def outlook_settings(state: GraphState) -> Settings:
-    return settings_from({"ms_client_id": state.identity.client_id,
-                          "ms_client_secret": state.identity.client_secret,
-                          "ms_authority": AUTHORITY, "graph_api_endpoint": GRAPH_ENDPOINT})
+    return settings_from(pointing_at(state))
 
 
 def authorize(session: requests.Session, flow: dict[str, Any]) -> dict[str, str]:
@@ -81,6 +86,10 @@ class EmulatedOutlook:
     session: requests.Session
     settings: Settings
     sleeps: list[float] = field(default_factory=list)
+
+    @property
+    def pointing(self) -> dict[str, str]:
+        return pointing_at(self.state)
 
     def connect(self) -> dict[str, Any]:
         return connect(self.settings, self.session)

@@ -25,7 +25,6 @@ from tests.contract.harness_outlook import connect as connect_outlook
 from tests.contract.harness_outlook import emulated_outlook
 from tests.emulators.graph import demo_state
 from tests.web.api_support import TUESDAY_3PM, booking
-from web.sandbox.google import endpoints
 
 RILEYS_LINK = "https://meet.example.com/riley"
 
@@ -79,9 +78,7 @@ def google():
 
 @pytest.fixture
 def google_runtime(tmp_path, clock, google):
-    settings = make_settings(tmp_path, google_client_id=google.settings.google_client_id,
-                             google_client_secret=google.settings.google_client_secret,
-                             **endpoints(google.base_url))
+    settings = make_settings(tmp_path, **google.pointing)
     built = build_runtime(settings, clock, builders=default_builders())
     yield built
     built.store.dispose()
@@ -193,10 +190,7 @@ def outlook():
 
 @pytest.fixture
 def outlook_runtime(tmp_path, clock, outlook):
-    settings = make_settings(tmp_path, ms_client_id=outlook.settings.ms_client_id,
-                             ms_client_secret=outlook.settings.ms_client_secret,
-                             ms_authority=outlook.settings.ms_authority,
-                             graph_api_endpoint=outlook.settings.graph_api_endpoint)
+    settings = make_settings(tmp_path, **outlook.pointing)
     built = build_runtime(settings, clock, builders=default_builders(outlook.session),
                           http=outlook.session)
     yield built
@@ -226,10 +220,7 @@ def test_an_account_without_teams_gets_the_reps_own_link(tmp_path, clock, make_r
     state.add_account("kim@outlook.example", name="Kim", personal=True)
     state.identity.sign_in_as("kim@outlook.example")
     with emulated_outlook(state) as outlook:
-        settings = make_settings(tmp_path, ms_client_id=outlook.settings.ms_client_id,
-                                 ms_client_secret=outlook.settings.ms_client_secret,
-                                 ms_authority=outlook.settings.ms_authority,
-                                 graph_api_endpoint=outlook.settings.graph_api_endpoint)
+        settings = make_settings(tmp_path, **outlook.pointing)
         runtime = build_runtime(settings, clock, builders=default_builders(outlook.session),
                                 http=outlook.session)
         rep = make_rep("riley@example.com", name="Riley Rivera")

@@ -26,7 +26,6 @@ from tests.conftest import build_runtime, make_settings
 from tests.contract.harness_google import running_emulator
 from tests.contract.harness_outlook import emulated_outlook
 from tests.services.helpers import PROSPECT, booking
-from web.sandbox.google import endpoints
 
 TUESDAY_3PM = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 REP = "rep@example.com"
@@ -79,21 +78,16 @@ def _local(stack: ExitStack, tmp_path, clock) -> World:
 def _google(stack: ExitStack, tmp_path, clock) -> World:
     google = stack.enter_context(running_emulator())
     identity = google.state.identity
-    runtime = build_runtime(make_settings(
-        tmp_path, google_client_id=identity.client_id,
-        google_client_secret=identity.client_secret, **endpoints(google.base_url)),
-        clock, builders=default_builders())
+    runtime = build_runtime(make_settings(tmp_path, **google.pointing), clock,
+                            builders=default_builders())
     return World(runtime, google.state, "google",
                  credentials={**identity.issue(), "email": REP, "email_verified": True})
 
 
 def _outlook(stack: ExitStack, tmp_path, clock) -> World:
     outlook = stack.enter_context(emulated_outlook())
-    settings = outlook.settings
-    runtime = build_runtime(make_settings(
-        tmp_path, ms_client_id=settings.ms_client_id, ms_client_secret=settings.ms_client_secret,
-        ms_authority=settings.ms_authority, graph_api_endpoint=settings.graph_api_endpoint),
-        clock, builders=default_builders(outlook.session), http=outlook.session)
+    runtime = build_runtime(make_settings(tmp_path, **outlook.pointing), clock,
+                            builders=default_builders(outlook.session), http=outlook.session)
     return World(runtime, outlook.state, "outlook", credentials=outlook.connect())
 
 

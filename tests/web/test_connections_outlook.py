@@ -54,11 +54,7 @@ def port() -> int:
 
 @pytest.fixture
 def settings(tmp_path, outlook, port):
-    return make_settings(tmp_path, base_url=f"http://127.0.0.1:{port}",
-                         ms_client_id=outlook.settings.ms_client_id,
-                         ms_client_secret=outlook.settings.ms_client_secret,
-                         ms_authority=outlook.settings.ms_authority,
-                         graph_api_endpoint=outlook.settings.graph_api_endpoint)
+    return make_settings(tmp_path, base_url=f"http://127.0.0.1:{port}", **outlook.pointing)
 
 
 @pytest.fixture
