@@ -46,8 +46,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tests.databases import throwaway_database
+
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 WORKERS, THREADS = 2, 4
 CONNECTIONS = 8
 WARMUP, SECONDS = 2.0, 10.0
@@ -73,26 +74,6 @@ def postgres_reachable() -> bool:
             return True
     except OSError:
         return False
-
-
-def create_database() -> tuple[str, str]:
-    from sqlalchemy import create_engine, text
-
-    name = f"nextstep_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name, f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-
-
-def drop_database(name: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def seed(url: str, settings_env: dict[str, str], *, people=(REP, *HELPERS),
@@ -330,23 +311,19 @@ def served(prefix: str) -> Iterator[tuple[str, int, str, subprocess.Popen]]:
     """Seeded throw-away database and gunicorn on it: yields (database url, port, token,
     the gunicorn process);
     everything is stopped and dropped afterwards."""
-    name, url = create_database()
-    try:
-        with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
-            env = {"DATABASE_URL": url, "NEXTSTEP_SECRET_KEY": uuid.uuid4().hex,
-                   "NEXTSTEP_OUTBOX_DIR": f"{scratch}/outbox",
-                   "NEXTSTEP_INSTANCE_DIR": scratch,
-                   "NEXTSTEP_BASE_URL": "http://127.0.0.1"}
-            token = seed(url, env)
-            port = free_port()
-            server = start_gunicorn(port, env, Path(scratch) / "gunicorn.log")
-            try:
-                wait_until_up(port, server)
-                yield url, port, token, server
-            finally:  # before the folder goes: its workers still write invites there
-                stop(server)
-    finally:
-        drop_database(name)
+    with throwaway_database("nextstep_bench") as url, \
+            tempfile.TemporaryDirectory(prefix=prefix) as scratch:
+        env = {"DATABASE_URL": url, "NEXTSTEP_SECRET_KEY": uuid.uuid4().hex,
+               "NEXTSTEP_OUTBOX_DIR": f"{scratch}/outbox", "NEXTSTEP_INSTANCE_DIR": scratch,
+               "NEXTSTEP_BASE_URL": "http://127.0.0.1"}
+        token = seed(url, env)
+        port = free_port()
+        server = start_gunicorn(port, env, Path(scratch) / "gunicorn.log")
+        try:
+            wait_until_up(port, server)
+            yield url, port, token, server
+        finally:  # before the folder goes: its workers still write invites there
+            stop(server)
 
 
 def run() -> Iterator[tuple[str, float, str]]:

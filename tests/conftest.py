@@ -53,15 +53,14 @@ def require_service(name: str, host: str, port: int) -> None:
 
 # --- The domain on a real database ------------------------------------------------------
 
-import uuid  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 
 from scheduler.clock import FixedClock  # noqa: E402
 from scheduler.settings import settings_from  # noqa: E402
+from tests.databases import throwaway_database  # noqa: E402
 
 # A Monday afternoon in November; no test depends on today's date.
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
-POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 @pytest.fixture
@@ -127,20 +126,11 @@ def make_rep(runtime):
 def postgres_url():
     """A throw-away database on the real PostgreSQL server, migrated once per session."""
     require_service("PostgreSQL", "127.0.0.1", 5432)
-    from sqlalchemy import create_engine, text
-
     from scheduler.store.migrate import upgrade
 
-    name = f"nextstep_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    upgrade(url)
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database("nextstep_test") as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture

@@ -5,15 +5,14 @@ for (each proposal reads its people's busy versions in the query it makes anyway
 from __future__ import annotations
 
 import secrets
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
 
 from tests.commands.conftest import PROSPECT, REP, api, set_up, token_of
-from tests.conftest import POSTGRES_ADMIN_URL, require_service
+from tests.conftest import require_service
+from tests.databases import throwaway_database
 
 pytestmark = pytest.mark.postgres
 ROUNDS = 6
@@ -23,14 +22,8 @@ ROUNDS = 6
 def database_url():
     """A database of its own: `db upgrade` of the site under test migrates it."""
     require_service("PostgreSQL", "127.0.0.1", 5432)
-    name = f"nextstep_workers_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database("nextstep_workers") as url:
+        yield url
 
 
 def propose(http: requests.Session, url: str) -> list[str]:
