@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import random
 import statistics
-import time as clock
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 
+from bench.timing import percentile, timings
 from scheduler.availability import (
     Interval,
     Person,
@@ -55,22 +55,6 @@ def people(count: int, busy_each: int, zones: list[str],
     rng = random.Random(seed)
     return [Person(f"p{i}", WorkingHours.office(zones[i % len(zones)]), busy(rng, busy_each))
             for i in range(count)]
-
-
-def timings(action: Callable[[], object], *, runs: int, warmup: int = 5) -> list[float]:
-    """Wall time per run in ms, after warm-up (zone tables cached, code paths hot)."""
-    for _ in range(warmup):
-        action()
-    result = []
-    for _ in range(runs):
-        started = clock.perf_counter()
-        action()
-        result.append((clock.perf_counter() - started) * 1000)
-    return result
-
-
-def percentile(values: list[float], pct: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
 
 
 def run() -> Iterator[tuple[str, float, str]]:

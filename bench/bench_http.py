@@ -46,6 +46,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.timing import percentile
 from tests.databases import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -243,9 +244,8 @@ def drive(port: int, token: str, kind: str, seconds: float, connections: int,
         thread.start()
     for thread in threads:
         thread.join()
-    latencies.sort()
     return {"requests": len(latencies), "seconds": seconds,
-            "p50": _percentile(latencies, 50), "p99": _percentile(latencies, 99),
+            "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
             "statuses": dict(statuses), "sent": sent[0]}
 
 
@@ -255,12 +255,6 @@ def _status_class(status: int) -> str:
     if status == 409:
         return "409"
     return f"{status // 100}xx"
-
-
-def _percentile(ordered: list[float], pct: float) -> float:
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
 
 
 def server_cpu_seconds(server: subprocess.Popen) -> float:

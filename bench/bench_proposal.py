@@ -25,35 +25,19 @@ from __future__ import annotations
 
 import gc
 import random
-import statistics
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.bench_http import BUSY_DAYS, HELPERS, PROSPECTS, REP, seed
+from bench.timing import percentile, timings
 
 WARMUP, RUNS = 20, 300
 NINE_HELPERS = tuple((f"helper{n}@bench.example.com", f"Helper {n}", zone)
                      for n, zone in enumerate(["America/Chicago", "Europe/London"] * 4
                                               + ["America/Toronto"], 1))
-
-
-def _percentile(ordered: list[float], pct: float) -> float:
-    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
-
-
-def _timed(call: Callable[[], object], runs: int = RUNS) -> list[float]:
-    for _ in range(WARMUP):
-        call()
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        timings.append((time.perf_counter() - started) * 1000)
-    return sorted(timings)
 
 
 def _app(folder: str, people, busy_each: int, keep_free=None):
@@ -106,17 +90,17 @@ def _outside_shared_hours(start: datetime) -> bool:
 def run() -> Iterator[tuple[str, float, str]]:
     with tempfile.TemporaryDirectory(prefix="nextstep-bench-") as folder:
         app, token = _app(folder, (REP, *HELPERS), 2000)
-        health = _timed(_health(app))
+        health = timings(_health(app), runs=RUNS, warmup=WARMUP)
         propose = _proposals(app, token, HELPERS)
         propose()
         reads = _mirror_reads(app)
-        proposal = _timed(propose)
-        yield "proposal.health.p50", round(statistics.median(health), 3), "ms"
-        yield "proposal.health.p95", round(_percentile(health, 95), 3), "ms"
-        yield "proposal.2x2000.p50", round(statistics.median(proposal), 3), "ms"
-        yield "proposal.2x2000.p95", round(_percentile(proposal, 95), 3), "ms"
+        proposal = timings(propose, runs=RUNS, warmup=WARMUP)
+        yield "proposal.health.p50", round(percentile(health, 50), 3), "ms"
+        yield "proposal.health.p95", round(percentile(health, 95), 3), "ms"
+        yield "proposal.2x2000.p50", round(percentile(proposal, 50), 3), "ms"
+        yield "proposal.2x2000.p95", round(percentile(proposal, 95), 3), "ms"
         yield ("proposal.2x2000.vs_health",
-               round(_percentile(proposal, 95) / _percentile(health, 95), 2), "x")
+               round(percentile(proposal, 95) / percentile(health, 95), 2), "x")
         yield "proposal.2x2000.busy_rows_read", _mirror_reads(app) - reads, "copies"
 
     with tempfile.TemporaryDirectory(prefix="nextstep-bench-") as folder:
@@ -125,9 +109,9 @@ def run() -> Iterator[tuple[str, float, str]]:
         propose = _proposals(app, token, NINE_HELPERS)
         propose()
         reads = _mirror_reads(app)
-        proposal = _timed(propose, runs=100)
-        yield "proposal.9x20000.p50", round(statistics.median(proposal), 3), "ms"
-        yield "proposal.9x20000.p95", round(_percentile(proposal, 95), 3), "ms"
+        proposal = timings(propose, runs=100, warmup=WARMUP)
+        yield "proposal.9x20000.p50", round(percentile(proposal, 50), 3), "ms"
+        yield "proposal.9x20000.p95", round(percentile(proposal, 95), 3), "ms"
         yield "proposal.9x20000.busy_rows_read", _mirror_reads(app) - reads, "copies"
 
     yield from _memory()
