@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, cast, func, literal, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import lazyload
 
 from scheduler.availability import Interval
@@ -17,14 +17,24 @@ from scheduler.clock import Clock
 from scheduler.credentials import CredentialCipher
 from scheduler.errors import NeedsReconnect, ProviderUnavailable
 from scheduler.log import append
-from scheduler.mirror import BusyMirror, connection_key, local_key, max_age, reserved_key
+from scheduler.mirror import (
+    CONNECTION,
+    LOCAL,
+    RESERVED,
+    BusyMirror,
+    connection_key,
+    local_key,
+    max_age,
+    reserved_key,
+    stored_version,
+)
 from scheduler.packed import PackedBusy
 from scheduler.providers.base import CalendarProvider, ProviderRegistry
 from scheduler.providers.local import LocalCalendar
 from scheduler.readmodels import PersonView
 from scheduler.settings import Settings
 from scheduler.store import Store
-from scheduler.store.models import BusyVersion, Connection, User
+from scheduler.store.models import Connection, User
 
 # provider name -> builder(connection, credentials, settings, save_credentials)
 ProviderBuilder = Callable[[Connection, dict[str, Any], Settings,
@@ -286,17 +296,12 @@ class Calendars:
                    account=connection.account, reason=reason)
 
 
-def _version_of(key):
-    return select(BusyVersion.version).where(BusyVersion.key == key).scalar_subquery()
-
-
 # Built once: composing it cost a proposal more than running it. Parameters: rep_id and
 # helpers (a list of addresses).
 ROSTER_QUERY = (
-    select(User, Connection,
-           _version_of(literal("reserved:") + cast(User.id, String)),
-           _version_of(literal("local:") + func.lower(User.email)),
-           _version_of(literal("connection:") + cast(Connection.id, String)))
+    select(User, Connection, stored_version(RESERVED, User.id),
+           stored_version(LOCAL, func.lower(User.email)),
+           stored_version(CONNECTION, Connection.id))
     .outerjoin(Connection, and_(Connection.user_id == User.id,
                                 Connection.provider != LocalCalendar.name,
                                 Connection.status.in_(("active", "needs_reconnect"))))

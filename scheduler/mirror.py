@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, event, or_, select
+from sqlalchemy import String, and_, cast, event, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -49,19 +49,29 @@ def max_age(channel: Mapping | None, now: datetime, settings) -> timedelta:
                      else settings.busy_mirror_max_age_minutes)
 
 
+LOCAL, RESERVED, CONNECTION = "local", "reserved", "connection"  # the kinds of key
+
+
 def local_key(calendar_id: str) -> str:
     """A built-in calendar (named by its owner's address)."""
-    return f"local:{calendar_id.lower()}"
+    return f"{LOCAL}:{calendar_id.lower()}"
 
 
 def reserved_key(user_id: int) -> str:
     """A person's live follow-ups and unexpired holds: busy whatever calendars say."""
-    return f"reserved:{user_id}"
+    return f"{RESERVED}:{user_id}"
 
 
 def connection_key(connection_id: int) -> str:
     """A connected account's busy time as its last sync read it (mirrored_busy)."""
-    return f"connection:{connection_id}"
+    return f"{CONNECTION}:{connection_id}"
+
+
+def stored_version(kind: str, ident):
+    """A key's version as a scalar subquery, the key built in SQL from a column (the same
+    `kind:ident` as the functions above), so a query can read versions with its rows."""
+    key = literal(f"{kind}:") + cast(ident, String)
+    return select(BusyVersion.version).where(BusyVersion.key == key).scalar_subquery()
 
 
 def busy_changed(session: Session, keys: Iterable[str]) -> None:
@@ -153,16 +163,16 @@ class BusyMirror:
         lapses: dict[str, int] = {}
         with self.store.reading() as session:
             current = versions(session, keys)
-            for calendar_id, start, end in _local_rows(session, kinds.get("local", ()), span):
+            for calendar_id, start, end in _local_rows(session, kinds.get(LOCAL, ()), span):
                 pairs[local_key(calendar_id)].append((to_us(start), to_us(end)))
             for user_id, start, end, expires in _reserved_rows(
-                    session, kinds.get("reserved", ()), span, now):
+                    session, kinds.get(RESERVED, ()), span, now):
                 key = reserved_key(user_id)
                 pairs[key].append((to_us(start), to_us(end)))
                 if expires is not None:
                     lapses[key] = min(lapses.get(key, to_us(expires)), to_us(expires))
             for connection_id, start, end in _mirrored_rows(
-                    session, kinds.get("connection", ()), span):
+                    session, kinds.get(CONNECTION, ()), span):
                 pairs[connection_key(connection_id)].append((to_us(start), to_us(end)))
         self.reads += len(keys)
         low, high = to_us(span.start), to_us(span.end)
