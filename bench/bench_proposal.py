@@ -161,7 +161,7 @@ def _memory() -> Iterator[tuple[str, float, str]]:
                          for n in range(offset, offset + 50)}, window, now)
         gc.collect()
         grown = _rss_mb() - before
-        held = sum(len(copy.busy) for copy in mirror._copies.values())
+        held = mirror.intervals()
         store.dispose()
     yield "mirror.memory.intervals", held, "intervals"
     yield "mirror.memory.arrays", round(mirror.nbytes() / 2**20, 1), "MB"
