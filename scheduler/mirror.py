@@ -21,15 +21,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, and_, cast, event, literal, or_, select
+from sqlalchemy import String, cast, event, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from scheduler.availability import Interval
 from scheduler.packed import PackedBusy, to_us
+from scheduler.reserved import reserved_time
 from scheduler.store import Store
-from scheduler.store.models import BusyVersion, Hold, LocalEvent, MirroredBusy, Reservation
+from scheduler.store.models import BusyVersion, LocalEvent, MirroredBusy
 
 # How far ahead a copy is read: past the longest search (booking.MAX_SEARCH_DAYS) with
 # room, so copies stay useful for weeks before a window outgrows them.
@@ -196,13 +197,7 @@ def _reserved_rows(session: Session, user_ids: Iterable[str], span: Interval, no
     ids = [int(user_id) for user_id in user_ids]
     if not ids:
         return []
-    return session.connection().execute(
-        select(Reservation.user_id, Reservation.start, Reservation.end, Hold.expires_at)
-        .outerjoin(Hold, Reservation.hold_id == Hold.id)
-        .where(Reservation.user_id.in_(ids), Reservation.active,
-               Reservation.start < span.end, Reservation.end > span.start,
-               or_(Reservation.hold_id.is_(None),
-                   and_(Hold.expires_at > now, Hold.released_at.is_(None))))).all()
+    return session.connection().execute(reserved_time(ids, span, now=now)).all()
 
 
 def _mirrored_rows(session: Session, connection_ids: Iterable[str], span: Interval):

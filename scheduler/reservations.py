@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from scheduler import outbox
@@ -26,6 +26,7 @@ from scheduler.plans import STEP_TYPES, Plan
 from scheduler.preferences import blocked_window, preferences_of
 from scheduler.readmodels import ProspectView
 from scheduler.requests import ProspectIn
+from scheduler.reserved import reserved_time
 from scheduler.settings import Settings
 from scheduler.store import Store
 from scheduler.store.models import (
@@ -150,19 +151,14 @@ def reserved_intervals(session: Session, user_ids: Sequence[int], window: Interv
                                         ignore_followup=ignore_followup,
                                         ignore_offer=ignore_offer))
     reserved: dict[int, list[Interval]] = {}
-    for user_id, start, end in rows:
+    for user_id, start, end, _expires in rows:
         reserved.setdefault(user_id, []).append(Interval(start, end))
     return reserved
 
 
 def _clash_query(user_ids: Sequence[int], window: Interval, *, now: datetime,
                  ignore_followup: str | None, ignore_offer: str | None):
-    query = (select(Reservation.user_id, Reservation.start, Reservation.end)
-             .outerjoin(Hold, Reservation.hold_id == Hold.id)
-             .where(Reservation.user_id.in_(list(user_ids)), Reservation.active,
-                    Reservation.start < window.end, Reservation.end > window.start,
-                    or_(Reservation.hold_id.is_(None),
-                        and_(Hold.expires_at > now, Hold.released_at.is_(None)))))
+    query = reserved_time(user_ids, window, now=now)
     if ignore_followup:
         query = query.where(or_(Reservation.followup_id.is_(None),
                                 Reservation.followup_id != ignore_followup))
