@@ -128,7 +128,8 @@ def _memory() -> Iterator[tuple[str, float, str]]:
     import sqlite3
 
     from scheduler.availability import Interval
-    from scheduler.mirror import BusyMirror, local_key
+    from scheduler.busy_versions import local_key
+    from scheduler.mirror import BusyMirror
     from scheduler.store import Store
     from scheduler.store.migrate import upgrade
 

@@ -13,21 +13,20 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import lazyload
 
 from scheduler.availability import Interval
+from scheduler.busy_versions import (
+    CONNECTION,
+    LOCAL,
+    RESERVED,
+    connection_key,
+    local_key,
+    reserved_key,
+    stored_version,
+)
 from scheduler.clock import Clock
 from scheduler.credentials import CredentialCipher
 from scheduler.errors import NeedsReconnect, ProviderUnavailable
 from scheduler.log import append
-from scheduler.mirror import (
-    CONNECTION,
-    LOCAL,
-    RESERVED,
-    BusyMirror,
-    connection_key,
-    local_key,
-    max_age,
-    reserved_key,
-    stored_version,
-)
+from scheduler.mirror import BusyMirror, max_age
 from scheduler.packed import PackedBusy
 from scheduler.providers.base import CalendarProvider, ProviderRegistry
 from scheduler.providers.local import LocalCalendar

@@ -1,12 +1,11 @@
 """The busy mirror: each calendar's busy time held in memory per process, packed for the
 engine, so a proposal reads no busy rows while its people's copies are current.
 
-Every calendar has a key (a person's built-in calendar, their reservations, a connected
-account) and a version in `busy_versions`, bumped by `busy_changed` in the same transaction
-as every write that changes its busy time. A proposal reads its people's versions in the
-query it makes anyway (`Calendars.roster`), so a copy is known current without a query of
-its own; and a booking committed by any process is seen by the next proposal of every
-process, with no notification to wait for.
+Every calendar has a key and a version (scheduler.busy_versions), bumped in the same
+transaction as every write that changes its busy time. A proposal reads its people's
+versions in the query it makes anyway (`Calendars.roster`), so a copy is known current
+without a query of its own; and a booking committed by any process is seen by the next
+proposal of every process, with no notification to wait for.
 
 Why not LISTEN/NOTIFY (or Redis pub/sub): a notification reaches the other processes a
 little after the commit, so for that moment another worker could still offer the time just
@@ -21,16 +20,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, event, literal, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.availability import Interval
+from scheduler.busy_versions import (
+    CONNECTION,
+    LOCAL,
+    RESERVED,
+    connection_key,
+    local_key,
+    reserved_key,
+    versions,
+)
 from scheduler.packed import PackedBusy, to_us
+from scheduler.providers.local import busy_rows
 from scheduler.reserved import reserved_time
 from scheduler.store import Store
-from scheduler.store.models import BusyVersion, LocalEvent, MirroredBusy
+from scheduler.store.models import MirroredBusy
 
 # How far ahead a copy is read: past the longest search (booking.MAX_SEARCH_DAYS) with
 # room, so copies stay useful for weeks before a window outgrows them.
@@ -48,61 +55,6 @@ def max_age(channel: Mapping | None, now: datetime, settings) -> timedelta:
     pushed = expires is not None and datetime.fromisoformat(str(expires)) > now
     return timedelta(minutes=settings.busy_mirror_push_max_age_minutes if pushed
                      else settings.busy_mirror_max_age_minutes)
-
-
-LOCAL, RESERVED, CONNECTION = "local", "reserved", "connection"  # the kinds of key
-
-
-def local_key(calendar_id: str) -> str:
-    """A built-in calendar (named by its owner's address)."""
-    return f"{LOCAL}:{calendar_id.lower()}"
-
-
-def reserved_key(user_id: int) -> str:
-    """A person's live follow-ups and unexpired holds: busy whatever calendars say."""
-    return f"{RESERVED}:{user_id}"
-
-
-def connection_key(connection_id: int) -> str:
-    """A connected account's busy time as its last sync read it (mirrored_busy)."""
-    return f"{CONNECTION}:{connection_id}"
-
-
-def stored_version(kind: str, ident):
-    """A key's version as a scalar subquery, the key built in SQL from a column (the same
-    `kind:ident` as the functions above), so a query can read versions with its rows."""
-    key = literal(f"{kind}:") + cast(ident, String)
-    return select(BusyVersion.version).where(BusyVersion.key == key).scalar_subquery()
-
-
-def busy_changed(session: Session, keys: Iterable[str]) -> None:
-    """Mark these calendars' busy time as changed by the caller's transaction. Their
-    versions are bumped just before it commits (`_bump_versions`): one statement in one
-    order as the last thing a transaction does, so version rows are locked only for the
-    commit and two writers never wait on each other's in a cycle."""
-    session.info.setdefault(_CHANGED, set()).update(keys)
-
-
-_CHANGED = "busy_changed"
-
-
-@event.listens_for(Session, "before_commit")
-def _bump_versions(session: Session) -> None:
-    keys = sorted(session.info.pop(_CHANGED, ()))
-    if not keys:
-        return
-    table = BusyVersion.__table__
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values([{"key": key, "version": 1} for key in keys])
-    session.execute(statement.on_conflict_do_update(
-        index_elements=[table.c.key], set_={"version": table.c.version + 1}))
-
-
-def versions(session: Session, keys: Iterable[str]) -> dict[str, int]:
-    keys = list(keys)
-    found = dict(session.execute(select(BusyVersion.key, BusyVersion.version)
-                                 .where(BusyVersion.key.in_(keys))).all())
-    return {key: found.get(key, 0) for key in keys}
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,10 +139,7 @@ def _local_rows(session: Session, calendar_ids: Iterable[str], span: Interval):
     if not ids:
         return []
     # Core rows, not ORM ones: a copy can hold thousands.
-    return session.connection().execute(
-        select(LocalEvent.calendar_id, LocalEvent.start, LocalEvent.end)
-        .where(LocalEvent.calendar_id.in_(ids), LocalEvent.status != "cancelled",
-               LocalEvent.start < span.end, LocalEvent.end > span.start)).all()
+    return session.connection().execute(busy_rows(ids, span)).all()
 
 
 def _reserved_rows(session: Session, user_ids: Iterable[str], span: Interval, now: datetime):

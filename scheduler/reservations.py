@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from scheduler import outbox
 from scheduler.availability import Interval
+from scheduler.busy_versions import busy_changed, reserved_key
 from scheduler.calendars import Calendars
 from scheduler.clock import iso_utc
 from scheduler.errors import InvalidInput, ProviderUnavailable, SlotTaken
 from scheduler.lifecycle import Change, transition
 from scheduler.log import append
-from scheduler.mirror import busy_changed, reserved_key
 from scheduler.plans import STEP_TYPES, Plan
 from scheduler.preferences import blocked_window, preferences_of
 from scheduler.readmodels import ProspectView

@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 
 from scheduler import outbox
 from scheduler.availability import Interval
+from scheduler.busy_versions import busy_changed, connection_key
 from scheduler.calendars import Calendars
 from scheduler.clock import Clock, iso_utc
 from scheduler.errors import NeedsReconnect, ProviderRejected, ProviderUnavailable, SchedulerError
 from scheduler.lifecycle import FINAL, LIVE, Change, Status, enter, stored_answer, transition
 from scheduler.log import append
-from scheduler.mirror import ACCOUNT_HORIZON, busy_changed, connection_key
+from scheduler.mirror import ACCOUNT_HORIZON
 from scheduler.providers.base import CalendarProvider, EventChange
 from scheduler.reservations import release_reservations, update_reservations
 from scheduler.store import Store

@@ -8,11 +8,11 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.availability import Interval
-from scheduler.mirror import busy_changed, local_key
+from scheduler.busy_versions import busy_changed, local_key
 from scheduler.providers.base import (
     FOLLOWUP_ID_PROPERTY,
     Attendee,
@@ -43,10 +43,7 @@ class LocalCalendar:
             # Core rows, not ORM ones: a proposal reads thousands of these, and the ORM's
             # per-row bookkeeping was most of the time it took.
             rows = session.connection().execute(
-                select(LocalEvent.calendar_id, LocalEvent.start, LocalEvent.end)
-                .where(LocalEvent.calendar_id.in_(ids), LocalEvent.status != "cancelled",
-                       LocalEvent.start < window.end, LocalEvent.end > window.start)
-                .order_by(LocalEvent.start)).all()
+                busy_rows(ids, window).order_by(LocalEvent.start)).all()
         low, high = window.start, window.end
         for calendar_id, start, end in rows:
             busy[by_lower[calendar_id]].append(
@@ -140,6 +137,15 @@ class LocalCalendar:
                 row.attendees = [dict(a, response="needsAction") for a in row.attendees or ()]
                 holders.append(row.calendar_id)
             busy_changed(session, map(local_key, holders))
+
+
+def busy_rows(calendar_ids: Sequence[str], window: Interval) -> Select:
+    """(calendar id, start, end) of what is busy in these built-in calendars (lower-case
+    ids) in `window`: every event not cancelled. Read by `busy` and the busy mirror."""
+    return (select(LocalEvent.calendar_id, LocalEvent.start, LocalEvent.end)
+            .where(LocalEvent.calendar_id.in_(list(calendar_ids)),
+                   LocalEvent.status != "cancelled",
+                   LocalEvent.start < window.end, LocalEvent.end > window.start))
 
 
 # The built-in calendar is where people without a connection live: it has no accounts, and

@@ -1,6 +1,7 @@
-"""Every write of busy time goes through the functions that bump its version (scheduler
-.mirror): a reservation or built-in calendar row written anywhere else would leave every
-process's mirror showing the old time. Checked on the source, as a reader would."""
+"""Every write of busy time goes through the functions that bump its version
+(scheduler.busy_versions): a reservation or built-in calendar row written anywhere else
+would leave every process's mirror showing the old time. Checked on the source, as a
+reader would."""
 
 from __future__ import annotations
 
